@@ -1,0 +1,382 @@
+#include "server/Config.h"
+
+#include "shared/Version.h"
+
+#include <QCommandLineParser>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSettings>
+#include <functional>
+#include <optional>
+
+namespace herald {
+namespace {
+
+using Apply = std::function<std::optional<QString>(Config&, const QString&)>;
+
+// One row per setting: the file key, and from it the HERALD_<KEY> variable and --<key-name>
+// option. A row without a value name is a boolean flag on the command line.
+struct Setting {
+    const char* key;
+    const char* valueName;
+    const char* help;
+    Apply apply;
+};
+
+std::optional<QString> parseInt(const QString& value, qint64 min, qint64 max, qint64* out) {
+    bool ok = false;
+    const qint64 n = value.trimmed().toLongLong(&ok);
+    if (!ok || n < min || n > max)
+        return QStringLiteral("expected a whole number from %1 to %2, got \"%3\"")
+            .arg(min)
+            .arg(max)
+            .arg(value);
+    *out = n;
+    return std::nullopt;
+}
+
+// "1500ms", "10s", "2m" or a bare number of seconds.
+std::optional<QString> parseDurationMs(const QString& text, qint64* outMs) {
+    QString v = text.trimmed().toLower();
+    qint64 scale = 1000;
+    if (v.endsWith(QLatin1String("ms"))) {
+        scale = 1;
+        v.chop(2);
+    } else if (v.endsWith(QLatin1Char('s'))) {
+        v.chop(1);
+    } else if (v.endsWith(QLatin1Char('m'))) {
+        scale = 60'000;
+        v.chop(1);
+    }
+    bool ok = false;
+    const double n = v.toDouble(&ok);
+    if (!ok || n < 0 || n * scale > 86'400'000.0)
+        return QStringLiteral("expected a duration such as 500ms, 10s or 2m, got \"%1\"").arg(text);
+    *outMs = static_cast<qint64>(n * scale);
+    return std::nullopt;
+}
+
+std::optional<QString> parseBool(const QString& value, bool* out) {
+    const QString v = value.trimmed().toLower();
+    if (v == QLatin1String("1") || v == QLatin1String("true") || v == QLatin1String("yes") ||
+        v == QLatin1String("on")) {
+        *out = true;
+        return std::nullopt;
+    }
+    if (v == QLatin1String("0") || v == QLatin1String("false") || v == QLatin1String("no") ||
+        v == QLatin1String("off")) {
+        *out = false;
+        return std::nullopt;
+    }
+    return QStringLiteral("expected true or false, got \"%1\"").arg(value);
+}
+
+std::optional<QString> parseListen(const QString& text, Config& c) {
+    QString host;
+    QString port = text.trimmed();
+    const qsizetype colon = port.lastIndexOf(QLatin1Char(':'));
+    if (colon >= 0) {
+        host = port.left(colon);
+        port = port.mid(colon + 1);
+    }
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
+        host = host.mid(1, host.size() - 2);
+    qint64 p = 0;
+    if (parseInt(port, 0, 65535, &p))
+        return QStringLiteral("expected ADDR:PORT such as 127.0.0.1:8080, got \"%1\"").arg(text);
+    if (host.isEmpty() || host == QLatin1String("*")) {
+        c.listenAddress = QHostAddress(QHostAddress::Any);
+    } else if (host == QLatin1String("localhost")) {
+        c.listenAddress = QHostAddress(QHostAddress::LocalHost);
+    } else if (QHostAddress addr; addr.setAddress(host)) {
+        c.listenAddress = addr;
+    } else {
+        return QStringLiteral("\"%1\" is not an IP address").arg(host);
+    }
+    c.listenPort = static_cast<quint16>(p);
+    return std::nullopt;
+}
+
+QByteArrayList splitTokens(const QString& value) {
+    QByteArrayList out;
+    for (const QString& part : value.split(QLatin1Char(','), Qt::SkipEmptyParts))
+        if (!part.trimmed().isEmpty())
+            out.append(part.trimmed().toUtf8());
+    return out;
+}
+
+std::optional<QString> readSecretFile(const QString& path, QByteArray* out) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot read \"%1\": %2").arg(path, file.errorString());
+    *out = file.readAll().trimmed();
+    return std::nullopt;
+}
+
+Apply intSetting(int Config::*field, qint64 min, qint64 max) {
+    return [=](Config& c, const QString& v) -> std::optional<QString> {
+        qint64 n = 0;
+        if (auto e = parseInt(v, min, max, &n))
+            return e;
+        c.*field = static_cast<int>(n);
+        return std::nullopt;
+    };
+}
+
+Apply bytesSetting(qint64 Config::*field, qint64 min, qint64 max) {
+    return [=](Config& c, const QString& v) -> std::optional<QString> {
+        return parseInt(v, min, max, &(c.*field));
+    };
+}
+
+Apply durationSetting(int Config::*field, qint64 minMs) {
+    return [=](Config& c, const QString& v) -> std::optional<QString> {
+        qint64 ms = 0;
+        if (auto e = parseDurationMs(v, &ms))
+            return e;
+        if (ms < minMs)
+            return QStringLiteral("must be at least %1 ms").arg(minMs);
+        c.*field = static_cast<int>(ms);
+        return std::nullopt;
+    };
+}
+
+Apply stringSetting(QString Config::*field) {
+    return [=](Config& c, const QString& v) -> std::optional<QString> {
+        c.*field = v.trimmed();
+        return std::nullopt;
+    };
+}
+
+const QList<Setting>& settings() {
+    static const QList<Setting> table = {
+        {"listen", "ADDR:PORT", "Address and port for HTTP and WebSocket (default 0.0.0.0:8080).",
+         [](Config& c, const QString& v) { return parseListen(v, c); }},
+        {"node_id", "ID", "Name of this node in the cluster (default: generated).",
+         stringSetting(&Config::nodeId)},
+        {"log_level", "LEVEL", "debug, info, warning or error (default info).",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             const QString l = v.trimmed().toLower();
+             if (!QStringList{QStringLiteral("debug"), QStringLiteral("info"),
+                              QStringLiteral("warning"), QStringLiteral("error")}
+                      .contains(l))
+                 return QStringLiteral("expected debug, info, warning or error, got \"%1\"").arg(v);
+             c.logLevel = l;
+             return std::nullopt;
+         }},
+        {"dev", nullptr, "Development mode: loopback callers need no API or admin token.",
+         [](Config& c, const QString& v) { return parseBool(v, &c.devMode); }},
+        {"jwt_secret", "SECRET", "HS256 secret for client tokens on /private.",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             c.jwtSecret = v.toUtf8();
+             return std::nullopt;
+         }},
+        {"jwt_secret_file", "FILE", "File holding the HS256 secret.",
+         [](Config& c, const QString& v) { return readSecretFile(v, &c.jwtSecret); }},
+        {"jwt_public_key_file", "FILE", "PEM public key (RSA for RS256, EC P-256 for ES256).",
+         stringSetting(&Config::jwtPublicKeyFile)},
+        {"jwt_algorithms", "LIST", "Allowed JWT algorithms, e.g. HS256,RS256 (default: by key).",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             c.jwtAlgorithms = v.split(QLatin1Char(','), Qt::SkipEmptyParts);
+             for (QString& a : c.jwtAlgorithms)
+                 a = a.trimmed();
+             return std::nullopt;
+         }},
+        {"jwt_audience", "AUD", "Required \"aud\" claim of client tokens.",
+         stringSetting(&Config::jwtAudience)},
+        {"jwt_issuer", "ISS", "Required \"iss\" claim of client tokens.",
+         stringSetting(&Config::jwtIssuer)},
+        {"jwt_leeway", "SECONDS", "Clock leeway for exp/nbf (default 30).",
+         intSetting(&Config::jwtLeewaySeconds, 0, 3600)},
+        {"api_tokens", "LIST", "Comma-separated bearer tokens for the HTTP publish API.",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             c.apiTokens = splitTokens(v);
+             return std::nullopt;
+         }},
+        {"admin_tokens", "LIST", "Comma-separated tokens for /admin (they also work as API tokens).",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             c.adminTokens = splitTokens(v);
+             return std::nullopt;
+         }},
+        {"max_message_bytes", "BYTES", "Largest incoming client message (default 65536; close 1009).",
+         bytesSetting(&Config::maxMessageBytes, 256, 64 * 1024 * 1024)},
+        {"max_subscriptions", "N", "Streams one connection may subscribe to (default 100).",
+         intSetting(&Config::maxSubscriptions, 1, 100000)},
+        {"max_connections", "N", "WebSocket connections this node accepts (default 10000).",
+         intSetting(&Config::maxConnections, 1, 1000000)},
+        {"listen_backlog", "N", "TCP listen backlog (default 1024).",
+         intSetting(&Config::listenBacklog, 1, 65535)},
+        {"handshake_timeout", "DURATION", "Time allowed for an HTTP request or WebSocket "
+                                          "handshake (default 10s).",
+         durationSetting(&Config::handshakeTimeoutMs, 100)},
+        {"keepalive_interval", "DURATION", "WebSocket ping interval (default 25s).",
+         durationSetting(&Config::keepaliveIntervalMs, 100)},
+        {"idle_timeout", "DURATION", "Close a connection silent this long (default 70s; close 4008).",
+         durationSetting(&Config::idleTimeoutMs, 200)},
+        {"max_http_body_bytes", "BYTES", "Largest HTTP API request body (default 1048576).",
+         bytesSetting(&Config::maxHttpBodyBytes, 1024, 256 * 1024 * 1024)},
+        {"max_outbound_bytes", "BYTES", "Unsent bytes queued for one connection before it is "
+                                        "closed as a slow consumer (default 4194304).",
+         bytesSetting(&Config::maxOutboundBytes, 4096, 1024LL * 1024 * 1024)},
+        {"online_interval", "DURATION", "How often the online counts are pushed (default 1s).",
+         durationSetting(&Config::onlineIntervalMs, 50)},
+        {"shutdown_grace", "DURATION", "Time given to clients to close on SIGTERM (default 2s).",
+         durationSetting(&Config::shutdownGraceMs, 0)},
+        {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
+         stringSetting(&Config::webRoot)},
+        {"redis_url", "URL", "redis://[:password@]host:port[/db]; empty runs a single node.",
+         stringSetting(&Config::redisUrl)},
+        {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default herald:).",
+         stringSetting(&Config::redisPrefix)},
+    };
+    return table;
+}
+
+QString optionName(const char* key) { return QString::fromLatin1(key).replace(QLatin1Char('_'), QLatin1Char('-')); }
+QString envName(const char* key) { return QStringLiteral("HERALD_") + QString::fromLatin1(key).toUpper(); }
+
+const Setting* findSetting(const QString& key) {
+    for (const Setting& s : settings())
+        if (key == QLatin1String(s.key))
+            return &s;
+    return nullptr;
+}
+
+std::optional<QString> applyOne(Config& c, const Setting& s, const QString& value, const QString& source) {
+    if (auto e = s.apply(c, value))
+        return QStringLiteral("%1: %2").arg(source, *e);
+    return std::nullopt;
+}
+
+// Reads a flat INI (any section) or JSON object file into key -> text.
+std::variant<QList<QPair<QString, QString>>, QString> readConfigFile(const QString& path) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot read config file \"%1\": %2").arg(path, file.errorString());
+    QList<QPair<QString, QString>> entries;
+    if (QFileInfo(path).suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0) {
+        QJsonParseError err;
+        const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &err);
+        if (err.error != QJsonParseError::NoError || !doc.isObject())
+            return QStringLiteral("config file \"%1\" is not a JSON object: %2").arg(path, err.errorString());
+        const QJsonObject o = doc.object();
+        for (auto it = o.begin(); it != o.end(); ++it) {
+            QString text;
+            if (it->isArray()) {
+                QStringList parts;
+                for (const QJsonValue& v : it->toArray())
+                    parts.append(v.toVariant().toString());
+                text = parts.join(QLatin1Char(','));
+            } else {
+                text = it->toVariant().toString();
+            }
+            entries.append({it.key(), text});
+        }
+        return entries;
+    }
+    file.close();
+    QSettings ini(path, QSettings::IniFormat);
+    if (ini.status() != QSettings::NoError)
+        return QStringLiteral("config file \"%1\" is not a valid INI file").arg(path);
+    for (const QString& key : ini.allKeys()) {
+        const QVariant v = ini.value(key);
+        const QString text = v.typeId() == QMetaType::QStringList ? v.toStringList().join(QLatin1Char(','))
+                                                                  : v.toString();
+        entries.append({key.section(QLatin1Char('/'), -1), text});
+    }
+    return entries;
+}
+
+} // namespace
+
+std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Herald live-notification node: WebSocket fan-out with an HTTP publish API.\n"
+                       "Settings come from defaults <- --config FILE <- HERALD_<KEY> environment "
+                       "<- command line."));
+    const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
+                                        QStringLiteral("Show this help."));
+    const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
+                                           QStringLiteral("Show the version."));
+    const QCommandLineOption configOption(QStringLiteral("config"),
+                                          QStringLiteral("INI or JSON file with settings (also HERALD_CONFIG)."),
+                                          QStringLiteral("FILE"));
+    parser.addOption(helpOption);
+    parser.addOption(versionOption);
+    parser.addOption(configOption);
+    QList<QCommandLineOption> options; // aligned with settings()
+    for (const Setting& s : settings()) {
+        QCommandLineOption option(optionName(s.key), QString::fromLatin1(s.help));
+        if (s.valueName)
+            option.setValueName(QString::fromLatin1(s.valueName));
+        option.setDescription(QString::fromLatin1(s.help) + QStringLiteral(" [") + envName(s.key) +
+                              QLatin1Char(']'));
+        parser.addOption(option);
+        options.append(option);
+    }
+    if (!parser.parse(request.arguments))
+        return parser.errorText() + QStringLiteral(" (see --help)");
+    if (!parser.positionalArguments().isEmpty())
+        return QStringLiteral("unexpected argument \"%1\" (see --help)").arg(parser.positionalArguments().first());
+
+    ConfigOutcome outcome;
+    if (parser.isSet(helpOption)) {
+        outcome.action = ConfigOutcome::Action::PrintAndExit;
+        outcome.text = parser.helpText();
+        return outcome;
+    }
+    if (parser.isSet(versionOption)) {
+        outcome.action = ConfigOutcome::Action::PrintAndExit;
+        outcome.text = QStringLiteral("herald-server %1 (protocol %2)\n").arg(QLatin1String(kVersion)).arg(kProtocolVersion);
+        return outcome;
+    }
+
+    QHash<QString, QString> env;
+    for (const QString& entry : request.environment) {
+        const qsizetype eq = entry.indexOf(QLatin1Char('='));
+        if (eq > 0 && entry.startsWith(QLatin1String("HERALD_")))
+            env.insert(entry.left(eq), entry.mid(eq + 1));
+    }
+
+    Config& config = outcome.config;
+    const QString configFile = parser.isSet(configOption) ? parser.value(configOption)
+                                                          : env.value(QStringLiteral("HERALD_CONFIG"));
+    if (!configFile.isEmpty()) {
+        auto entries = readConfigFile(configFile);
+        if (auto* error = std::get_if<QString>(&entries))
+            return *error;
+        for (const auto& [key, value] : std::get<QList<QPair<QString, QString>>>(entries)) {
+            const Setting* s = findSetting(key);
+            if (!s)
+                return QStringLiteral("%1: unknown setting \"%2\"").arg(configFile, key);
+            if (auto e = applyOne(config, *s, value, configFile + QStringLiteral(": ") + key))
+                return *e;
+        }
+    }
+    for (const Setting& s : settings()) {
+        const auto it = env.constFind(envName(s.key));
+        if (it != env.cend())
+            if (auto e = applyOne(config, s, *it, envName(s.key)))
+                return *e;
+    }
+    for (qsizetype i = 0; i < settings().size(); ++i) {
+        const Setting& s = settings()[i];
+        const QCommandLineOption& option = options[i];
+        if (!parser.isSet(option))
+            continue;
+        const QString value = s.valueName ? parser.value(option) : QStringLiteral("true");
+        if (auto e = applyOne(config, s, value, QStringLiteral("--") + optionName(s.key)))
+            return *e;
+    }
+    if (config.idleTimeoutMs <= config.keepaliveIntervalMs)
+        return QStringLiteral("idle_timeout (%1 ms) must be longer than keepalive_interval (%2 ms)")
+            .arg(config.idleTimeoutMs)
+            .arg(config.keepaliveIntervalMs);
+    return outcome;
+}
+
+} // namespace herald

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <QByteArrayList>
+#include <QHostAddress>
+#include <QString>
+#include <QStringList>
+#include <variant>
+
+namespace herald {
+
+// Everything a node is told at start. Filled once by loadConfig() from defaults <- --config FILE
+// <- HERALD_* environment <- command line, then passed by const reference; never global.
+struct Config {
+    QString nodeId;                 // empty: generated at start
+    QHostAddress listenAddress{QHostAddress::Any};
+    quint16 listenPort = 8080;      // 0: any free port (printed on stdout)
+    int listenBacklog = 1024;
+    QString logLevel = QStringLiteral("info");
+    bool devMode = false;           // loopback callers need no API/admin token
+
+    // Client authentication (JWT on /private).
+    QByteArray jwtSecret;
+    QString jwtPublicKeyFile;
+    QStringList jwtAlgorithms;
+    QString jwtAudience;
+    QString jwtIssuer;
+    int jwtLeewaySeconds = 30;
+
+    // Static credentials for the HTTP API and the /admin endpoint.
+    QByteArrayList apiTokens;
+    QByteArrayList adminTokens;
+
+    // Limits.
+    qint64 maxMessageBytes = 64 * 1024;
+    int maxSubscriptions = 100;
+    int maxConnections = 10000;
+    int handshakeTimeoutMs = 10'000;
+    int keepaliveIntervalMs = 25'000;
+    int idleTimeoutMs = 70'000;
+    qint64 maxHttpBodyBytes = 1024 * 1024;
+    qint64 maxOutboundBytes = 4 * 1024 * 1024;
+    int onlineIntervalMs = 1000;
+    int shutdownGraceMs = 2000;
+
+    QString webRoot;                // empty: the demo page built into the binary
+
+    // Cluster (Redis); empty URL: embedded in-process broker.
+    QString redisUrl;
+    QString redisPrefix = QStringLiteral("herald:");
+};
+
+struct ConfigRequest {
+    QStringList arguments;   // argv, including the program name
+    QStringList environment; // "KEY=value" entries, as QProcessEnvironment::toStringList()
+};
+
+// What main() should do after parsing.
+struct ConfigOutcome {
+    enum class Action { Run, PrintAndExit };
+    Action action = Action::Run;
+    Config config;
+    QString text;     // for PrintAndExit: --help or --version output
+};
+
+// Parses all sources. An error is a readable message; main() prints it and exits with 2.
+std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request);
+
+} // namespace herald

@@ -1,0 +1,65 @@
+#include "server/Fanout.h"
+
+namespace herald {
+
+bool Fanout::add(Session* session, const QString& key) {
+    QSet<QString>& keys = bySession_[session];
+    if (keys.contains(key))
+        return false;
+    keys.insert(key);
+    QSet<Session*>& sessions = byKey_[key];
+    const bool first = sessions.isEmpty();
+    sessions.insert(session);
+    ++total_;
+    return first;
+}
+
+bool Fanout::remove(Session* session, const QString& key) {
+    auto keysIt = bySession_.find(session);
+    if (keysIt == bySession_.end() || !keysIt->remove(key))
+        return false;
+    if (keysIt->isEmpty())
+        bySession_.erase(keysIt);
+    --total_;
+    auto sessionsIt = byKey_.find(key);
+    sessionsIt->remove(session);
+    if (!sessionsIt->isEmpty())
+        return false;
+    byKey_.erase(sessionsIt);
+    return true;
+}
+
+QStringList Fanout::removeAll(Session* session) {
+    QStringList emptied;
+    const auto keysIt = bySession_.constFind(session);
+    if (keysIt == bySession_.cend())
+        return emptied;
+    const QSet<QString> keys = *keysIt;
+    for (const QString& key : keys)
+        if (remove(session, key))
+            emptied.append(key);
+    return emptied;
+}
+
+const QSet<Session*>& Fanout::subscribers(const QString& key) const {
+    static const QSet<Session*> none;
+    const auto it = byKey_.constFind(key);
+    return it == byKey_.cend() ? none : *it;
+}
+
+bool Fanout::isSubscribed(Session* session, const QString& key) const {
+    const auto it = bySession_.constFind(session);
+    return it != bySession_.cend() && it->contains(key);
+}
+
+int Fanout::subscriptionCount(Session* session) const {
+    const auto it = bySession_.constFind(session);
+    return it == bySession_.cend() ? 0 : static_cast<int>(it->size());
+}
+
+QStringList Fanout::keysOf(Session* session) const {
+    const auto it = bySession_.constFind(session);
+    return it == bySession_.cend() ? QStringList{} : QStringList(it->begin(), it->end());
+}
+
+} // namespace herald

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <QHash>
+#include <QSet>
+#include <QString>
+
+namespace herald {
+
+class Session;
+
+// Two-way subscription index, stream -> sessions and session -> streams, as Redis's pubsub.c
+// keeps it: entries are erased when they become empty, so memory follows live subscriptions and
+// a disconnect costs O(its subscriptions), never O(all sessions).
+class Fanout {
+public:
+    // True when `key` had no subscriber before (the caller then subscribes the broker).
+    bool add(Session* session, const QString& key);
+    // True when `key` has no subscriber left (the caller then unsubscribes the broker).
+    bool remove(Session* session, const QString& key);
+    // Drops every subscription of `session`; returns the keys that became empty.
+    QStringList removeAll(Session* session);
+
+    const QSet<Session*>& subscribers(const QString& key) const;
+    bool isSubscribed(Session* session, const QString& key) const;
+    int subscriptionCount(Session* session) const;
+    QStringList keysOf(Session* session) const;
+
+    qsizetype streamCount() const { return byKey_.size(); }
+    qint64 totalSubscriptions() const { return total_; }
+
+private:
+    QHash<QString, QSet<Session*>> byKey_;
+    QHash<Session*, QSet<QString>> bySession_;
+    qint64 total_ = 0;
+};
+
+} // namespace herald

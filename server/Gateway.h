@@ -1,0 +1,46 @@
+#pragma once
+
+#include "server/Authenticator.h"
+#include "server/HttpConnection.h"
+
+#include <QObject>
+#include <QTcpServer>
+#include <QWebSocketServer>
+#include <functional>
+
+namespace herald {
+
+class Hub;
+
+// Accepts TCP connections on the one port, parses HTTP, and either hands a request to the HTTP
+// handler or upgrades it to a WebSocket Session. Knows nothing of brokers.
+class Gateway : public QObject {
+    Q_OBJECT
+public:
+    using HttpHandler = std::function<void(const HttpRequest&, std::function<void(HttpResponse)>)>;
+
+    Gateway(const Config& config, Hub& hub, const Authenticator& auth, HttpHandler httpHandler,
+            QObject* parent = nullptr);
+
+    bool listen(QString* error);
+    QHostAddress address() const { return server_.serverAddress(); }
+    quint16 port() const { return server_.serverPort(); }
+    bool isListening() const { return server_.isListening(); }
+    // Stops taking new connections (shutdown, drain); open ones are left to the caller.
+    void stopAccepting();
+
+private:
+    void acceptPending();
+    void onUpgradeRequested(HttpConnection* connection, const HttpRequest& request);
+    void onWebSocketReady();
+
+    const Config& config_;
+    Hub& hub_;
+    const Authenticator& auth_;
+    HttpHandler httpHandler_;
+    QTcpServer server_;
+    QWebSocketServer webSockets_;
+    int upgrading_ = 0; // handshakes handed to webSockets_ and not yet finished
+};
+
+} // namespace herald

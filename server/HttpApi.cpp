@@ -1,0 +1,244 @@
+#include "server/HttpApi.h"
+
+#include "server/Broker.h"
+#include "server/Hub.h"
+#include "shared/Bus.h"
+#include "shared/Codec.h"
+#include "shared/Version.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace herald {
+namespace {
+
+QByteArray toJson(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
+
+// Publish failures map to HTTP statuses by error kind.
+int statusFor(ErrorCode code) {
+    switch (code) {
+    case ErrorCode::BadJson:
+    case ErrorCode::BadRequest:
+    case ErrorCode::BadStream:
+    case ErrorCode::UnknownEvent:
+        return 400;
+    case ErrorCode::Unauthorized:
+        return 401;
+    case ErrorCode::Forbidden:
+        return 403;
+    case ErrorCode::NotFound:
+        return 404;
+    case ErrorCode::TooLarge:
+        return 413;
+    case ErrorCode::Unavailable:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+QByteArray contentTypeFor(const QString& path) {
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("html"))
+        return "text/html; charset=utf-8";
+    if (suffix == QLatin1String("js"))
+        return "text/javascript; charset=utf-8";
+    if (suffix == QLatin1String("css"))
+        return "text/css; charset=utf-8";
+    if (suffix == QLatin1String("svg"))
+        return "image/svg+xml";
+    if (suffix == QLatin1String("png"))
+        return "image/png";
+    if (suffix == QLatin1String("json"))
+        return "application/json";
+    return "application/octet-stream";
+}
+
+struct Route {
+    const char* method;
+    const char* path;
+    void (HttpApi::*async)(const HttpRequest&, HttpApi::Respond) = nullptr;
+};
+
+} // namespace
+
+HttpApi::HttpApi(const Config& config, Hub& hub, Broker& broker, const Authenticator& auth,
+                 std::function<NodeStatus()> status)
+    : config_(config)
+    , hub_(hub)
+    , broker_(broker)
+    , auth_(auth)
+    , status_(std::move(status)) {}
+
+void HttpApi::handle(const HttpRequest& request, Respond respond) {
+    hub_.metrics().httpRequests++;
+    const QString& path = request.path;
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    const bool post = request.method == "POST";
+    auto methodNotAllowed = [&](const char* allow) {
+        HttpResponse r = HttpResponse::error(405, {ErrorCode::BadRequest,
+                                                   QStringLiteral("use %1 for %2").arg(QLatin1String(allow), path)});
+        r.headers.append(qMakePair(QByteArray("Allow"), QByteArray(allow)));
+        respond(r);
+    };
+
+    if (path == QLatin1String("/api/publish") || path == QLatin1String("/api/broadcast")) {
+        if (!post)
+            return methodNotAllowed("POST");
+        if (auto denied = auth_.authorizeApi(request.bearerToken(), request.peer)) {
+            hub_.metrics().countError(denied->code);
+            HttpResponse r = HttpResponse::error(401, *denied);
+            r.headers.append(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
+            return respond(r);
+        }
+        if (path == QLatin1String("/api/publish"))
+            return publish(request, std::move(respond));
+        return broadcast(request, std::move(respond));
+    }
+    if (!get) {
+        if (path.startsWith(QLatin1String("/api/")) || path == QLatin1String("/healthz") ||
+            path == QLatin1String("/readyz") || path == QLatin1String("/metrics") || path == QLatin1String("/"))
+            return methodNotAllowed("GET");
+        return respond(HttpResponse::error(404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)}));
+    }
+    if (path == QLatin1String("/healthz"))
+        return respond(HttpResponse::json(200, R"({"status":"ok"})"));
+    if (path == QLatin1String("/readyz"))
+        return respond(readiness());
+    if (path == QLatin1String("/metrics"))
+        return respond(metrics());
+    if (path == QLatin1String("/api/cluster")) {
+        if (auto denied = auth_.authorizeApi(request.bearerToken(), request.peer)) {
+            hub_.metrics().countError(denied->code);
+            return respond(HttpResponse::error(401, *denied));
+        }
+        return respond(cluster());
+    }
+    if (endpointForPath(path)) {
+        return respond(HttpResponse::error(426, {ErrorCode::BadRequest,
+                                                 QStringLiteral("%1 is a WebSocket endpoint").arg(path)}));
+    }
+    respond(staticFile(path == QLatin1String("/") ? QStringLiteral("/index.html") : path));
+}
+
+void HttpApi::publish(const HttpRequest& request, Respond respond) {
+    auto decoded = codec::decodePublishRequest(request.body);
+    if (auto* error = std::get_if<Error>(&decoded)) {
+        hub_.metrics().countError(error->code);
+        return respond(HttpResponse::error(statusFor(error->code), *error));
+    }
+    const PublishRequest& publish = std::get<PublishRequest>(decoded);
+    auto resolved = streams::resolveForPublisher(publish.stream, publish.user);
+    if (auto* error = std::get_if<Error>(&resolved)) {
+        hub_.metrics().countError(error->code);
+        return respond(HttpResponse::error(statusFor(error->code), *error));
+    }
+    const auto& stream = std::get<streams::StreamRef>(resolved);
+    if (stream.kind == streams::Kind::System) {
+        const Error error{ErrorCode::BadStream, QStringLiteral("use /api/broadcast for system messages")};
+        hub_.metrics().countError(error.code);
+        return respond(HttpResponse::error(400, error));
+    }
+    const QByteArray data = QJsonDocument(QJsonArray{publish.data}).toJson(QJsonDocument::Compact);
+    hub_.publish(stream, data.mid(1, data.size() - 2), [respond](const PublishResult& result) {
+        if (result.error)
+            return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
+        respond(HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
+                                                {QStringLiteral("stream"), result.routingKey}})));
+    });
+}
+
+void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
+    auto decoded = codec::decodeBroadcastRequest(request.body);
+    if (auto* error = std::get_if<Error>(&decoded)) {
+        hub_.metrics().countError(error->code);
+        return respond(HttpResponse::error(statusFor(error->code), *error));
+    }
+    hub_.broadcast(std::get<BroadcastRequest>(decoded).notice, [respond](const PublishResult& result) {
+        if (result.error)
+            return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
+        respond(HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
+                                                {QStringLiteral("stream"), result.routingKey}})));
+    });
+}
+
+QJsonObject HttpApi::nodeSnapshot() const {
+    const NodeStatus status = status_();
+    const Metrics& m = hub_.metrics();
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    return {
+        {QStringLiteral("id"), hub_.nodeId()},
+        {QStringLiteral("address"), status.address},
+        {QStringLiteral("version"), QLatin1String(kVersion)},
+        {QStringLiteral("state"), status.state},
+        {QStringLiteral("started_at"), QDateTime::fromMSecsSinceEpoch(status.startedAtMs).toUTC().toString(Qt::ISODate)},
+        {QStringLiteral("uptime_seconds"), (now - status.startedAtMs) / 1000},
+        {QStringLiteral("connections"), hub_.connectionCount()},
+        {QStringLiteral("users"), hub_.uniqueUsers()},
+        {QStringLiteral("streams"), static_cast<qint64>(hub_.streamCount())},
+        {QStringLiteral("subscriptions"), hub_.subscriptionCount()},
+        {QStringLiteral("messages_in"), m.messagesIn},
+        {QStringLiteral("published"), m.published},
+        {QStringLiteral("deliveries"), m.deliveries},
+        {QStringLiteral("drops"), m.drops},
+        {QStringLiteral("broker"), broker_.describe()},
+        {QStringLiteral("broker_ready"), broker_.isReady()},
+    };
+}
+
+HttpResponse HttpApi::cluster() const {
+    const QJsonObject node = nodeSnapshot();
+    const QJsonObject totals{{QStringLiteral("connections"), node.value(QLatin1String("connections"))},
+                             {QStringLiteral("users"), node.value(QLatin1String("users"))},
+                             {QStringLiteral("nodes"), 1}};
+    return HttpResponse::json(200, toJson({{QStringLiteral("node"), node},
+                                           {QStringLiteral("totals"), totals},
+                                           {QStringLiteral("nodes"), QJsonArray{node}}}));
+}
+
+HttpResponse HttpApi::metrics() const {
+    Gauges g;
+    g.connections = hub_.connectionCount();
+    g.users = hub_.uniqueUsers();
+    g.streams = hub_.streamCount();
+    g.subscriptions = hub_.subscriptionCount();
+    g.clusterConnections = g.connections;
+    g.clusterUsers = g.users;
+    g.brokerReady = broker_.isReady();
+    g.uptimeSeconds = (QDateTime::currentMSecsSinceEpoch() - status_().startedAtMs) / 1000;
+    HttpResponse r;
+    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = renderPrometheus(hub_.metrics(), g, hub_.nodeId());
+    return r;
+}
+
+HttpResponse HttpApi::readiness() const {
+    const NodeStatus status = status_();
+    QStringList problems;
+    if (status.state != QLatin1String("serving"))
+        problems.append(QStringLiteral("node is %1").arg(status.state));
+    if (!broker_.isReady())
+        problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()));
+    if (problems.isEmpty())
+        return HttpResponse::json(200, R"({"ready":true})");
+    return HttpResponse::json(503, toJson({{QStringLiteral("ready"), false},
+                                           {QStringLiteral("problems"), QJsonArray::fromStringList(problems)}}));
+}
+
+HttpResponse HttpApi::staticFile(const QString& path) const {
+    const QString clean = QDir::cleanPath(path);
+    const QString root = config_.webRoot.isEmpty() ? QStringLiteral(":/web") : config_.webRoot;
+    QFile file(root + clean);
+    if (clean.contains(QLatin1String("..")) || !file.open(QIODevice::ReadOnly) || QFileInfo(file).isDir())
+        return HttpResponse::error(404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)});
+    HttpResponse r;
+    r.contentType = contentTypeFor(clean);
+    r.body = file.readAll();
+    return r;
+}
+
+} // namespace herald

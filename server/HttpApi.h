@@ -1,0 +1,49 @@
+#pragma once
+
+#include "server/Authenticator.h"
+#include "server/HttpConnection.h"
+
+#include <QDateTime>
+#include <functional>
+
+namespace herald {
+
+class Hub;
+class Broker;
+
+// What /api/cluster, /readyz and /metrics report about the node, supplied by the Node.
+struct NodeStatus {
+    QString state = QStringLiteral("serving"); // serving | draining | stopping
+    QString address;
+    qint64 startedAtMs = 0;
+};
+
+// The HTTP side of the port: the publish API, health and readiness, metrics and the demo page.
+class HttpApi {
+public:
+    using Respond = std::function<void(HttpResponse)>;
+
+    HttpApi(const Config& config, Hub& hub, Broker& broker, const Authenticator& auth,
+            std::function<NodeStatus()> status);
+
+    void handle(const HttpRequest& request, Respond respond);
+
+    // This node's figures as served on /api/cluster (also used by the admin endpoint).
+    QJsonObject nodeSnapshot() const;
+
+private:
+    void publish(const HttpRequest& request, Respond respond);
+    void broadcast(const HttpRequest& request, Respond respond);
+    HttpResponse cluster() const;
+    HttpResponse metrics() const;
+    HttpResponse readiness() const;
+    HttpResponse staticFile(const QString& path) const;
+
+    const Config& config_;
+    Hub& hub_;
+    Broker& broker_;
+    const Authenticator& auth_;
+    std::function<NodeStatus()> status_;
+};
+
+} // namespace herald

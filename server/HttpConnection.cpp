@@ -1,0 +1,277 @@
+#include "server/HttpConnection.h"
+
+#include "shared/Codec.h"
+
+#include <QTcpSocket>
+#include <QUrl>
+#include <climits>
+
+namespace herald {
+namespace {
+
+const char* reasonPhrase(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+HttpConnection* self(http_parser* p) { return static_cast<HttpConnection*>(p->data); }
+
+} // namespace
+
+QByteArray HttpRequest::bearerToken() const {
+    const QByteArray value = header("authorization").trimmed();
+    if (value.size() > 7 && value.left(7).toLower() == "bearer ")
+        return value.mid(7).trimmed();
+    return {};
+}
+
+HttpResponse HttpResponse::json(int status, const QByteArray& body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = body;
+    return r;
+}
+
+HttpResponse HttpResponse::error(int status, const Error& error) {
+    return json(status, codec::encodeHttpError(error));
+}
+
+HttpConnection::HttpConnection(QTcpSocket* socket, Limits limits, QObject* parent)
+    : QObject(parent)
+    , socket_(socket)
+    , limits_(limits) {
+    http_parser_init(&parser_, HTTP_REQUEST);
+    parser_.data = this;
+    http_parser_settings_init(&settings_);
+    settings_.on_url = &HttpConnection::onUrl;
+    settings_.on_header_field = &HttpConnection::onHeaderField;
+    settings_.on_header_value = &HttpConnection::onHeaderValue;
+    settings_.on_headers_complete = &HttpConnection::onHeadersComplete;
+    settings_.on_body = &HttpConnection::onBody;
+    settings_.on_message_complete = &HttpConnection::onMessageComplete;
+    current_.peer = socket_->peerAddress();
+
+    // Until the first request is known not to be an upgrade, read inside a transaction so the
+    // bytes can be given back to the WebSocket handshake untouched.
+    socket_->startTransaction();
+    connect(socket_, &QTcpSocket::readyRead, this, &HttpConnection::readMore);
+    connect(socket_, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    timer_.setSingleShot(true);
+    connect(&timer_, &QTimer::timeout, this, [this] {
+        if (answering_)
+            return;
+        if (headBytes_ > 0 || !current_.body.isEmpty())
+            fail(408, {ErrorCode::BadRequest, QStringLiteral("request not received in time")});
+        else
+            closeSoon();
+    });
+    timer_.start(limits_.timeoutMs);
+    if (socket_->bytesAvailable() > 0)
+        readMore();
+}
+
+HttpConnection::~HttpConnection() {
+    if (socket_)
+        socket_->deleteLater();
+}
+
+QTcpSocket* HttpConnection::takeSocket() {
+    QTcpSocket* socket = socket_;
+    socket_ = nullptr;
+    socket->disconnect(this);
+    socket->rollbackTransaction();
+    socket->setParent(nullptr);
+    timer_.stop();
+    deleteLater();
+    return socket;
+}
+
+void HttpConnection::readMore() {
+    if (!socket_ || closing_)
+        return;
+    pending_ += socket_->readAll();
+    feed();
+}
+
+void HttpConnection::feed() {
+    while (!answering_ && !closing_ && socket_ && !pending_.isEmpty()) {
+        if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED)
+            http_parser_pause(&parser_, 0);
+        const size_t parsed = http_parser_execute(&parser_, &settings_, pending_.constData(),
+                                                  static_cast<size_t>(pending_.size()));
+        if (!socket_)
+            return; // handed over for a WebSocket upgrade
+        const http_errno err = HTTP_PARSER_ERRNO(&parser_);
+        if (errorStatus_ != 0) {
+            fail(errorStatus_, error_);
+            return;
+        }
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            fail(400, {ErrorCode::BadRequest, QStringLiteral("malformed HTTP request: %1")
+                                                  .arg(QLatin1String(http_errno_description(err)))});
+            return;
+        }
+        pending_.remove(0, static_cast<qsizetype>(parsed));
+        if (err == HPE_OK && parsed == 0)
+            break;
+    }
+}
+
+void HttpConnection::respond(const HttpResponse& response) {
+    if (!socket_ || !answering_)
+        return;
+    answering_ = false;
+    if (firstRequest_) {
+        firstRequest_ = false;
+        socket_->commitTransaction();
+    }
+    QByteArray out;
+    out.reserve(response.body.size() + 256);
+    out += "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + reasonPhrase(response.status) + "\r\n";
+    out += "Content-Type: " + response.contentType + "\r\n";
+    out += "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n";
+    out += "Cache-Control: no-store\r\n";
+    for (const auto& [name, value] : response.headers)
+        out += name + ": " + value + "\r\n";
+    out += keepAlive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+    out += response.body;
+    socket_->write(out);
+    if (!keepAlive_) {
+        closeSoon();
+        return;
+    }
+    timer_.start(limits_.timeoutMs);
+    // Queued: respond() may run inside a parser callback, and the parser is not re-entrant.
+    QMetaObject::invokeMethod(this, &HttpConnection::feed, Qt::QueuedConnection);
+}
+
+void HttpConnection::fail(int status, const Error& error) {
+    if (!socket_ || closing_)
+        return;
+    answering_ = true;
+    keepAlive_ = false;
+    respond(HttpResponse::error(status, error));
+}
+
+void HttpConnection::closeSoon() {
+    if (!socket_ || closing_)
+        return;
+    closing_ = true;
+    timer_.stop();
+    // Let the response drain, then close; disconnected() deletes this object.
+    socket_->disconnectFromHost();
+    if (socket_->state() == QAbstractSocket::UnconnectedState)
+        deleteLater();
+}
+
+int HttpConnection::countHead(size_t length) {
+    headBytes_ += static_cast<qint64>(length);
+    if (headBytes_ <= limits_.maxHeadBytes)
+        return 0;
+    errorStatus_ = 431;
+    error_ = {ErrorCode::TooLarge, QStringLiteral("request head over %1 bytes").arg(limits_.maxHeadBytes)};
+    return 1;
+}
+
+int HttpConnection::onUrl(http_parser* p, const char* at, size_t length) {
+    HttpConnection* c = self(p);
+    c->url_.append(at, static_cast<qsizetype>(length));
+    return c->countHead(length);
+}
+
+int HttpConnection::onHeaderField(http_parser* p, const char* at, size_t length) {
+    HttpConnection* c = self(p);
+    if (c->lastWasValue_) {
+        c->current_.headers.insert(c->field_.toLower(), c->value_.trimmed());
+        c->field_.clear();
+        c->value_.clear();
+    }
+    c->lastWasValue_ = false;
+    c->field_.append(at, static_cast<qsizetype>(length));
+    return c->countHead(length);
+}
+
+int HttpConnection::onHeaderValue(http_parser* p, const char* at, size_t length) {
+    HttpConnection* c = self(p);
+    c->lastWasValue_ = true;
+    c->value_.append(at, static_cast<qsizetype>(length));
+    return c->countHead(length);
+}
+
+int HttpConnection::onHeadersComplete(http_parser* p) {
+    HttpConnection* c = self(p);
+    if (!c->field_.isEmpty())
+        c->current_.headers.insert(c->field_.toLower(), c->value_.trimmed());
+    c->field_.clear();
+    c->value_.clear();
+    c->lastWasValue_ = false;
+    const QUrl url = QUrl::fromEncoded("http://h" + c->url_);
+    c->current_.method = http_method_str(static_cast<http_method>(p->method));
+    c->current_.path = url.path();
+    c->current_.query = QUrlQuery(url);
+    c->current_.upgrade = p->upgrade != 0;
+    c->keepAlive_ = http_should_keep_alive(p) != 0;
+    if (p->content_length != ULLONG_MAX &&
+        p->content_length > static_cast<quint64>(c->limits_.maxBodyBytes)) {
+        c->errorStatus_ = 413;
+        c->error_ = {ErrorCode::TooLarge, QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
+        return 1;
+    }
+    return 0;
+}
+
+int HttpConnection::onBody(http_parser* p, const char* at, size_t length) {
+    HttpConnection* c = self(p);
+    if (c->current_.body.size() + static_cast<qint64>(length) > c->limits_.maxBodyBytes) {
+        c->errorStatus_ = 413;
+        c->error_ = {ErrorCode::TooLarge, QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
+        return 1;
+    }
+    c->current_.body.append(at, static_cast<qsizetype>(length));
+    return 0;
+}
+
+int HttpConnection::onMessageComplete(http_parser* p) {
+    HttpConnection* c = self(p);
+    HttpRequest request = std::move(c->current_);
+    c->current_ = HttpRequest{};
+    c->current_.peer = request.peer;
+    c->url_.clear();
+    c->headBytes_ = 0;
+    c->timer_.stop();
+    c->answering_ = true;
+    http_parser_pause(p, 1);
+    if (request.upgrade) {
+        if (!c->firstRequest_) {
+            c->errorStatus_ = 400;
+            c->error_ = {ErrorCode::BadRequest, QStringLiteral("upgrade only on a new connection")};
+            return 0;
+        }
+        Q_EMIT c->upgradeRequested(request); // the receiver takes the socket or answers
+        return 0;
+    }
+    if (c->firstRequest_) {
+        c->firstRequest_ = false;
+        c->socket_->commitTransaction();
+    }
+    Q_EMIT c->requestReady(request);
+    return 0;
+}
+
+} // namespace herald

@@ -1,0 +1,100 @@
+#pragma once
+
+#include "shared/Errors.h"
+
+#include <QByteArray>
+#include <QHash>
+#include <QHostAddress>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+#include <QUrlQuery>
+#include <http_parser.h>
+
+class QTcpSocket;
+
+namespace herald {
+
+struct HttpRequest {
+    QByteArray method;
+    QString path;
+    QUrlQuery query;
+    QHash<QByteArray, QByteArray> headers; // names in lower case
+    QByteArray body;
+    QHostAddress peer;
+    bool upgrade = false;                  // asks to become a WebSocket
+
+    QByteArray header(const QByteArray& lowerName) const { return headers.value(lowerName); }
+    // The credential of "Authorization: Bearer <token>", empty when absent.
+    QByteArray bearerToken() const;
+};
+
+struct HttpResponse {
+    int status = 200;
+    QByteArray contentType = "application/json";
+    QByteArray body;
+    QList<QPair<QByteArray, QByteArray>> headers;
+
+    static HttpResponse json(int status, const QByteArray& body);
+    static HttpResponse error(int status, const Error& error);
+};
+
+// One HTTP/1.1 connection, parsed by Debian's libhttp-parser. Requests are answered in order
+// (the parser is paused while one is being answered); the first request may instead ask for a
+// WebSocket upgrade, in which case the socket is handed over with its bytes unread.
+class HttpConnection : public QObject {
+    Q_OBJECT
+public:
+    struct Limits {
+        qint64 maxHeadBytes;
+        qint64 maxBodyBytes;
+        int timeoutMs; // for each request to arrive in full, and for keep-alive idleness
+    };
+
+    HttpConnection(QTcpSocket* socket, Limits limits, QObject* parent = nullptr);
+    ~HttpConnection() override;
+
+    // Answers the current request and resumes reading.
+    void respond(const HttpResponse& response);
+    // Gives the socket away for a WebSocket handshake: nothing of it has been consumed.
+    QTcpSocket* takeSocket();
+
+Q_SIGNALS:
+    void requestReady(const herald::HttpRequest& request);
+    void upgradeRequested(const herald::HttpRequest& request);
+
+private:
+    static int onUrl(http_parser* p, const char* at, size_t length);
+    static int onHeaderField(http_parser* p, const char* at, size_t length);
+    static int onHeaderValue(http_parser* p, const char* at, size_t length);
+    static int onHeadersComplete(http_parser* p);
+    static int onBody(http_parser* p, const char* at, size_t length);
+    static int onMessageComplete(http_parser* p);
+
+    int countHead(size_t length);
+    void readMore();
+    void feed();
+    void fail(int status, const Error& error);
+    void closeSoon();
+
+    QTcpSocket* socket_;
+    Limits limits_;
+    http_parser parser_;
+    http_parser_settings settings_;
+    QTimer timer_;
+    QByteArray pending_;       // bytes read but not yet parsed (parser paused)
+    HttpRequest current_;
+    QByteArray url_;
+    QByteArray field_;
+    QByteArray value_;
+    bool lastWasValue_ = false;
+    qint64 headBytes_ = 0;
+    bool firstRequest_ = true;
+    bool answering_ = false;
+    bool keepAlive_ = true;
+    bool closing_ = false;
+    int errorStatus_ = 0;
+    Error error_;
+};
+
+} // namespace herald

@@ -1,0 +1,240 @@
+#include "server/Hub.h"
+
+#include "shared/Bus.h"
+#include "shared/Codec.h"
+#include "shared/Limits.h"
+#include "shared/Version.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <algorithm>
+
+Q_LOGGING_CATEGORY(lcHub, "herald.hub")
+
+namespace herald {
+
+using streams::Kind;
+
+Hub::Hub(const Config& config, QString nodeId, Broker& broker, Metrics& metrics, QObject* parent)
+    : QObject(parent)
+    , config_(config)
+    , nodeId_(std::move(nodeId))
+    , broker_(broker)
+    , metrics_(metrics) {
+    clock_.start();
+    clockBaseMs_ = QDateTime::currentMSecsSinceEpoch();
+    connect(&broker_, &Broker::messageArrived, this, &Hub::onBusMessage);
+    broker_.subscribe(streams::kSystemKey); // fixed control channel: every connection gets it
+
+    // One coarse timer walks the sessions for keepalive instead of a timer per connection.
+    sweepTimer_.setInterval(std::max(100, std::min(config_.keepaliveIntervalMs, config_.idleTimeoutMs) / 2));
+    connect(&sweepTimer_, &QTimer::timeout, this, &Hub::sweep);
+    sweepTimer_.start();
+    onlineTimer_.setInterval(config_.onlineIntervalMs);
+    connect(&onlineTimer_, &QTimer::timeout, this, [this] { pushOnline(true); });
+    onlineTimer_.start();
+}
+
+Hub::~Hub() {
+    // Sessions reference the hub; drop them (and their transports) first.
+    sessions_.clear();
+}
+
+Session* Hub::attach(Identity identity, std::unique_ptr<ClientTransport> transport) {
+    const quint64 id = nextSessionId_++;
+    auto session = std::make_unique<Session>(id, std::move(identity), std::move(transport), *this, nowMs());
+    Session* raw = session.get();
+    sessions_.emplace(id, std::move(session));
+    if (raw->identity().role == Identity::Role::User)
+        ++userConnections_[raw->identity().user];
+    metrics_.connectionsAccepted++;
+    raw->sendEvent(WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
+    Q_EMIT connectionCountChanged(connectionCount());
+    return raw;
+}
+
+void Hub::detach(quint64 sessionId) {
+    auto it = sessions_.find(sessionId);
+    if (it == sessions_.end())
+        return;
+    Session* session = it->second.get();
+    for (const QString& key : fanout_.removeAll(session))
+        if (key != streams::kOnlineKey)
+            broker_.unsubscribe(key);
+    if (session->identity().role == Identity::Role::User) {
+        auto users = userConnections_.find(session->identity().user);
+        if (users != userConnections_.end() && --users.value() <= 0)
+            userConnections_.erase(users);
+    }
+    sessions_.erase(it);
+    Q_EMIT connectionCountChanged(connectionCount());
+}
+
+void Hub::subscribe(Session& session, const SubscribeRequest& request) {
+    QStringList accepted;
+    bool wantsOnline = false;
+    const Identity& who = session.identity();
+    for (const QString& spec : request.streams) {
+        // Admins may watch any stream, private ones included; others only their own.
+        const QString asUser = who.role == Identity::Role::User ? who.user : QString();
+        auto resolved = who.role == Identity::Role::Admin ? streams::resolveForPublisher(spec)
+                                                          : streams::resolveForSubscriber(spec, asUser);
+        if (auto* error = std::get_if<Error>(&resolved)) {
+            session.sendError(error->code, error->message, spec);
+            continue;
+        }
+        const auto& ref = std::get<streams::StreamRef>(resolved);
+        const QString key = ref.routingKey();
+        if (ref.kind == Kind::System || fanout_.isSubscribed(&session, key)) {
+            accepted.append(key);
+            continue;
+        }
+        if (fanout_.subscriptionCount(&session) >= config_.maxSubscriptions) {
+            session.sendError(ErrorCode::TooManySubscriptions,
+                              QStringLiteral("at most %1 subscriptions per connection")
+                                  .arg(config_.maxSubscriptions),
+                              spec);
+            continue;
+        }
+        if (fanout_.add(&session, key) && ref.kind != Kind::Online)
+            broker_.subscribe(key);
+        wantsOnline = wantsOnline || ref.kind == Kind::Online;
+        accepted.append(key);
+    }
+    if (!accepted.isEmpty())
+        session.sendEvent(SubscribedEvent{accepted});
+    if (wantsOnline)
+        session.sendEvent(OnlineEvent{connectionCount(), uniqueUsers()});
+}
+
+void Hub::unsubscribe(Session& session, const UnsubscribeRequest& request) {
+    QStringList removed;
+    const Identity& who = session.identity();
+    for (const QString& spec : request.streams) {
+        const QString asUser = who.role == Identity::Role::User ? who.user : QString();
+        auto resolved = who.role == Identity::Role::Admin ? streams::resolveForPublisher(spec)
+                                                          : streams::resolveForSubscriber(spec, asUser);
+        if (auto* error = std::get_if<Error>(&resolved)) {
+            session.sendError(error->code, error->message, spec);
+            continue;
+        }
+        const QString key = std::get<streams::StreamRef>(resolved).routingKey();
+        if (fanout_.remove(&session, key) && key != streams::kOnlineKey)
+            broker_.unsubscribe(key);
+        removed.append(key);
+    }
+    if (!removed.isEmpty())
+        session.sendEvent(UnsubscribedEvent{removed});
+}
+
+QString Hub::nextMessageId() {
+    // Sortable by time, unique across nodes and restarts: <ms base36>-<node>-<seq base36>.
+    return QString::number(QDateTime::currentMSecsSinceEpoch(), 36) + QLatin1Char('-') + nodeId_ +
+           QLatin1Char('-') + QString::number(++messageSeq_, 36);
+}
+
+void Hub::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
+                         PublishCallback done) {
+    broker_.publish(key, payload, [this, key, id, done = std::move(done)](std::optional<Error> error) {
+        if (error)
+            metrics_.countError(error->code);
+        else
+            metrics_.published++;
+        if (done)
+            done(PublishResult{id, key, error});
+    });
+}
+
+void Hub::publish(const streams::StreamRef& stream, const QByteArray& dataJson, PublishCallback done) {
+    const QString id = nextMessageId();
+    const QByteArray payload =
+        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), dataJson});
+    publishPayload(stream.routingKey(), id, payload, std::move(done));
+}
+
+void Hub::broadcast(const SystemNotice& notice, PublishCallback done) {
+    const QString id = nextMessageId();
+    const QByteArray data = codec::encode(BroadcastRequest{notice});
+    const QByteArray payload =
+        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), data});
+    publishPayload(streams::kSystemKey, id, payload, std::move(done));
+}
+
+void Hub::onBusMessage(const QString& key, const QByteArray& payload) {
+    metrics_.busMessages++;
+    auto decoded = bus::decode(payload);
+    if (auto* error = std::get_if<Error>(&decoded)) {
+        metrics_.countError(error->code);
+        qCWarning(lcHub) << "dropped a malformed payload on" << key << ":" << error->message;
+        return;
+    }
+    bus::Message message = std::get<bus::Message>(std::move(decoded));
+    if (message.id.isEmpty())
+        message.id = nextMessageId();
+    if (key == streams::kSystemKey) {
+        auto notice = codec::decodeBroadcastRequest(message.dataJson);
+        if (auto* error = std::get_if<Error>(&notice)) {
+            metrics_.countError(error->code);
+            qCWarning(lcHub) << "dropped a malformed system notice:" << error->message;
+            return;
+        }
+        const auto frame = codec::encode(SystemEvent{message.id, std::get<BroadcastRequest>(notice).notice});
+        deliverToAll(QString::fromUtf8(frame));
+        return;
+    }
+    deliver(key, QString::fromUtf8(bus::encodeMessageFrame(key, message.id, message.dataJson)));
+}
+
+void Hub::deliver(const QString& key, const QString& frame) {
+    // Copy: a send may close a slow session, which must not disturb this iteration.
+    const QSet<Session*> targets = fanout_.subscribers(key);
+    for (Session* session : targets)
+        session->send(frame);
+}
+
+void Hub::deliverToAll(const QString& frame) {
+    for (const auto& [id, session] : sessions_)
+        session->send(frame);
+}
+
+void Hub::sweep() {
+    const qint64 now = nowMs();
+    const qint64 nowSeconds = now / 1000;
+    QList<Session*> idle;
+    QList<Session*> expired;
+    for (const auto& [id, s] : sessions_) {
+        if (s->isClosing())
+            continue;
+        const qint64 silent = now - s->lastActivityMs();
+        if (silent >= config_.idleTimeoutMs)
+            idle.append(s.get());
+        else if (s->identity().expiresAt > 0 &&
+                 nowSeconds > s->identity().expiresAt + config_.jwtLeewaySeconds)
+            expired.append(s.get());
+        else if (silent >= config_.keepaliveIntervalMs)
+            s->transport().ping();
+    }
+    for (Session* s : idle)
+        s->close(close_code::kIdleTimeout, QStringLiteral("idle timeout"));
+    for (Session* s : expired) {
+        s->sendError(ErrorCode::Unauthorized, QStringLiteral("token expired"));
+        s->close(close_code::kUnauthorized, QStringLiteral("token expired"));
+    }
+}
+
+void Hub::pushOnline(bool onlyIfChanged) {
+    const OnlineEvent now{connectionCount(), uniqueUsers()};
+    if (onlyIfChanged && now == lastOnline_)
+        return;
+    lastOnline_ = now;
+    deliver(streams::kOnlineKey, QString::fromUtf8(codec::encode(now)));
+}
+
+void Hub::closeAll(int code, const QString& reason) {
+    for (const auto& [id, s] : sessions_)
+        s->close(code, reason);
+}
+
+} // namespace herald

@@ -1,0 +1,65 @@
+#include "server/Metrics.h"
+
+#include "shared/Version.h"
+
+namespace herald {
+namespace {
+
+void family(QByteArray& out, const char* name, const char* type, const char* help) {
+    out += QByteArrayLiteral("# HELP ") + name + ' ' + help + '\n';
+    out += QByteArrayLiteral("# TYPE ") + name + ' ' + type + '\n';
+}
+
+void sample(QByteArray& out, const char* name, qint64 value, const QByteArray& labels = {}) {
+    out += name;
+    if (!labels.isEmpty())
+        out += '{' + labels + '}';
+    out += ' ' + QByteArray::number(value) + '\n';
+}
+
+void single(QByteArray& out, const char* name, const char* type, const char* help, qint64 value) {
+    family(out, name, type, help);
+    sample(out, name, value);
+}
+
+} // namespace
+
+QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& nodeId) {
+    QByteArray out;
+    out.reserve(4096);
+    family(out, "herald_info", "gauge", "Build and node information.");
+    sample(out, "herald_info", 1,
+           "version=\"" + QByteArray(kVersion) + "\",node=\"" + nodeId.toUtf8() + '"');
+    single(out, "herald_uptime_seconds", "gauge", "Seconds since this node started.", g.uptimeSeconds);
+    single(out, "herald_connections", "gauge", "Open WebSocket connections on this node.", g.connections);
+    single(out, "herald_users", "gauge", "Unique authenticated users connected to this node.", g.users);
+    single(out, "herald_streams", "gauge", "Streams with at least one subscriber on this node.", g.streams);
+    single(out, "herald_subscriptions", "gauge", "Stream subscriptions on this node.", g.subscriptions);
+    single(out, "herald_cluster_connections", "gauge", "Connections across live nodes.",
+           g.clusterConnections);
+    single(out, "herald_cluster_users", "gauge", "Unique users across live nodes.", g.clusterUsers);
+    single(out, "herald_cluster_nodes", "gauge", "Live nodes in the cluster.", g.clusterNodes);
+    single(out, "herald_broker_ready", "gauge", "1 when the broker reaches the cluster.",
+           g.brokerReady ? 1 : 0);
+    single(out, "herald_connections_accepted_total", "counter", "WebSocket connections accepted.",
+           m.connectionsAccepted);
+    single(out, "herald_connections_refused_total", "counter",
+           "WebSocket connections refused (full, unauthorized).", m.connectionsRefused);
+    single(out, "herald_messages_in_total", "counter", "Frames received from clients.", m.messagesIn);
+    single(out, "herald_messages_published_total", "counter",
+           "Messages accepted from producers on this node.", m.published);
+    single(out, "herald_bus_messages_total", "counter", "Messages received from the broker.",
+           m.busMessages);
+    single(out, "herald_deliveries_total", "counter", "Frames queued to client connections.",
+           m.deliveries);
+    single(out, "herald_drops_total", "counter", "Frames dropped (slow or closing connections).",
+           m.drops);
+    single(out, "herald_http_requests_total", "counter", "HTTP requests served.", m.httpRequests);
+    family(out, "herald_errors_total", "counter", "Errors reported to clients and API callers.");
+    for (ErrorCode code : allErrorCodes())
+        sample(out, "herald_errors_total", m.errors.value(code),
+               "code=\"" + errorCodeName(code).toLatin1() + '"');
+    return out;
+}
+
+} // namespace herald

@@ -1,0 +1,104 @@
+#include "server/Node.h"
+
+#include "server/LocalBroker.h"
+#include "shared/Limits.h"
+#include "shared/Version.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QHostInfo>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QTimer>
+
+Q_LOGGING_CATEGORY(lcNode, "herald.node")
+
+namespace herald {
+namespace {
+
+QString defaultNodeId() {
+    QString host = QHostInfo::localHostName().section(QLatin1Char('.'), 0, 0);
+    host.remove(QRegularExpression(QStringLiteral("[^A-Za-z0-9_:-]")));
+    if (host.isEmpty())
+        host = QStringLiteral("node");
+    return host.left(40) + QLatin1Char('-') + QString::number(QCoreApplication::applicationPid());
+}
+
+} // namespace
+
+std::variant<std::unique_ptr<Node>, QString> Node::create(Config config) {
+    if (config.nodeId.isEmpty())
+        config.nodeId = defaultNodeId();
+    if (!streams::isValidName(config.nodeId))
+        return QStringLiteral("node_id \"%1\" must be 1-128 of [A-Za-z0-9_:-]").arg(config.nodeId);
+    if (!config.redisUrl.isEmpty())
+        return QStringLiteral("redis_url is set, but cluster mode is not available in this build yet");
+    auto auth = Authenticator::create(config);
+    if (auto* error = std::get_if<QString>(&auth))
+        return *error;
+    return std::unique_ptr<Node>(new Node(std::move(config), std::get<Authenticator>(std::move(auth))));
+}
+
+Node::Node(Config config, Authenticator auth)
+    : config_(std::move(config))
+    , auth_(std::move(auth)) {
+    status_.startedAtMs = QDateTime::currentMSecsSinceEpoch();
+    broker_ = std::make_unique<LocalBroker>();
+    hub_ = std::make_unique<Hub>(config_, config_.nodeId, *broker_, metrics_);
+    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, auth_, [this] { return status_; });
+    gateway_ = std::make_unique<Gateway>(
+        config_, *hub_, auth_,
+        [this](const HttpRequest& request, HttpApi::Respond respond) { api_->handle(request, std::move(respond)); });
+}
+
+Node::~Node() {
+    // Sessions hold sockets; close them before the gateway and broker go.
+    gateway_.reset();
+    hub_.reset();
+}
+
+bool Node::start(QString* error) {
+    if (!gateway_->listen(error))
+        return false;
+    status_.address = gateway_->address().toString() + QLatin1Char(':') + QString::number(gateway_->port());
+    qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId << "listening on"
+                             << listenUrl() << "broker:" << broker_->describe()
+                             << (config_.devMode ? "(development mode: loopback needs no token)" : "");
+    return true;
+}
+
+QString Node::listenUrl() const {
+    QHostAddress address = gateway_->address();
+    if (address == QHostAddress::Any || address == QHostAddress::AnyIPv4)
+        address = QHostAddress::LocalHost;
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
+                             : address.toString();
+    return QStringLiteral("http://%1:%2").arg(host).arg(gateway_->port());
+}
+
+void Node::shutdown() {
+    if (status_.state == QLatin1String("stopping"))
+        return;
+    status_.state = QStringLiteral("stopping");
+    gateway_->stopAccepting();
+    qCInfo(lcNode) << "stopping:" << hub_->connectionCount() << "connections asked to reconnect elsewhere";
+    hub_->closeAll(close_code::kGoingAway, QStringLiteral("server shutting down"));
+    auto finish = [this] {
+        if (status_.state == QLatin1String("stopped"))
+            return;
+        status_.state = QStringLiteral("stopped");
+        Q_EMIT stopped();
+    };
+    if (hub_->connectionCount() == 0) {
+        QTimer::singleShot(0, this, finish);
+        return;
+    }
+    connect(hub_.get(), &Hub::connectionCountChanged, this, [finish](qint64 n) {
+        if (n == 0)
+            finish();
+    });
+    QTimer::singleShot(config_.shutdownGraceMs, this, finish);
+}
+
+} // namespace herald

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "server/Authenticator.h"
+#include "server/Broker.h"
+#include "server/Config.h"
+#include "server/Gateway.h"
+#include "server/HttpApi.h"
+#include "server/Hub.h"
+#include "server/Metrics.h"
+
+#include <QObject>
+#include <memory>
+
+namespace herald {
+
+// The composition root of one herald-server process: builds the parts from a Config, starts
+// listening, and runs the graceful stop. Holds no protocol logic of its own.
+class Node : public QObject {
+    Q_OBJECT
+public:
+    // Fails with a readable message for settings that only show themselves when used (keys).
+    static std::variant<std::unique_ptr<Node>, QString> create(Config config);
+    ~Node() override;
+
+    bool start(QString* error);
+    // Stops accepting, asks clients to go elsewhere (close 1001), and emits stopped() when all
+    // are gone or the grace period is over.
+    void shutdown();
+
+    QString listenUrl() const;
+    Hub& hub() { return *hub_; }
+
+Q_SIGNALS:
+    void stopped();
+
+private:
+    Node(Config config, Authenticator auth);
+
+    Config config_;
+    Authenticator auth_;
+    Metrics metrics_;
+    NodeStatus status_;
+    std::unique_ptr<Broker> broker_;
+    std::unique_ptr<Hub> hub_;
+    std::unique_ptr<HttpApi> api_;
+    std::unique_ptr<Gateway> gateway_;
+};
+
+} // namespace herald

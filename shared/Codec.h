@@ -1,0 +1,34 @@
+#pragma once
+
+#include "shared/Messages.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <variant>
+
+// The one JSON codec of the protocol. Decoders are strict: unknown events, missing or mistyped
+// fields and malformed JSON all come back as an Error with a named code and a readable message.
+namespace herald::codec {
+
+template <class T> using Decoded = std::variant<T, Error>;
+
+Decoded<ClientMessage> decodeClientMessage(QByteArrayView json);
+QByteArray encode(const ClientMessage& message);
+
+QByteArray encode(const ServerMessage& message);
+Decoded<ServerMessage> decodeServerMessage(QByteArrayView json);
+
+Decoded<PublishRequest> decodePublishRequest(QByteArrayView json);
+QByteArray encode(const PublishRequest& request);
+
+Decoded<BroadcastRequest> decodeBroadcastRequest(QByteArrayView json);
+QByteArray encode(const BroadcastRequest& request);
+
+// {"error": {"code": "...", "message": "..."}} as used by HTTP error responses.
+QByteArray encodeHttpError(const Error& error);
+
+// Limits on the text of a system notice.
+inline constexpr int kMaxTitleLength = 200;
+inline constexpr int kMaxBodyLength = 4000;
+
+} // namespace herald::codec
