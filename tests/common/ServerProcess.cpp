@@ -1,0 +1,139 @@
+#include "tests/common/ServerProcess.h"
+
+#include <QCoreApplication>
+#include <QDeadlineTimer>
+#include <QEventLoop>
+#include <QJsonDocument>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QRegularExpression>
+#include <QTimer>
+
+namespace herald::test {
+
+ServerProcess::ServerProcess(QStringList extraArgs, QStringList extraEnv)
+    : args_(std::move(extraArgs))
+    , env_(std::move(extraEnv)) {}
+
+ServerProcess::~ServerProcess() {
+    if (process_ && process_->state() != QProcess::NotRunning)
+        stop(5000);
+}
+
+QString ServerProcess::binary(const QString& name) {
+    const QString dir = qEnvironmentVariable("HERALD_BIN_DIR");
+    return (dir.isEmpty() ? QCoreApplication::applicationDirPath() + QStringLiteral("/../bin") : dir) +
+           QLatin1Char('/') + name;
+}
+
+bool ServerProcess::start(QString* error, int timeoutMs) {
+    process_ = std::make_unique<QProcess>();
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString& entry : env_)
+        env.insert(entry.section(QLatin1Char('='), 0, 0), entry.section(QLatin1Char('='), 1));
+    process_->setProcessEnvironment(env);
+    QStringList args{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")};
+    args += args_;
+    process_->start(binary(QStringLiteral("herald-server")), args);
+    if (!process_->waitForStarted(timeoutMs)) {
+        *error = QStringLiteral("cannot start %1: %2").arg(binary(QStringLiteral("herald-server")), process_->errorString());
+        return false;
+    }
+    const QRegularExpression listening(QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
+    QDeadlineTimer deadline(timeoutMs);
+    while (port_ == 0 && !deadline.hasExpired()) {
+        if (process_->state() == QProcess::NotRunning) {
+            *error = QStringLiteral("herald-server exited early: ") + output();
+            return false;
+        }
+        process_->waitForReadyRead(100);
+        captured_ += process_->readAllStandardOutput();
+        const auto match = listening.match(QString::fromUtf8(captured_));
+        if (match.hasMatch())
+            port_ = static_cast<quint16>(match.captured(1).toUInt());
+    }
+    if (port_ == 0) {
+        *error = QStringLiteral("herald-server did not report its port: ") + output();
+        return false;
+    }
+    while (!deadline.hasExpired()) {
+        if (httpGet(httpUrl(QStringLiteral("/healthz")), {}, 2000).status == 200)
+            return true;
+        QEventLoop loop;
+        QTimer::singleShot(50, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    *error = QStringLiteral("herald-server did not become healthy: ") + output();
+    return false;
+}
+
+int ServerProcess::stop(int timeoutMs) {
+    if (!process_ || process_->state() == QProcess::NotRunning)
+        return process_ ? process_->exitCode() : -1;
+    process_->terminate();
+    if (process_->waitForFinished(timeoutMs))
+        return process_->exitStatus() == QProcess::NormalExit ? process_->exitCode() : -1;
+    process_->kill();
+    process_->waitForFinished(5000);
+    return -1;
+}
+
+void ServerProcess::kill() {
+    if (process_ && process_->state() != QProcess::NotRunning) {
+        process_->kill();
+        process_->waitForFinished(5000);
+    }
+}
+
+QUrl ServerProcess::httpUrl(const QString& path) const {
+    return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port_).arg(path));
+}
+
+QUrl ServerProcess::wsUrl(const QString& pathAndQuery) const {
+    return QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(port_).arg(pathAndQuery));
+}
+
+QString ServerProcess::output() const {
+    if (process_) {
+        captured_ += process_->readAllStandardOutput();
+        captured_ += process_->readAllStandardError();
+    }
+    return QString::fromUtf8(captured_);
+}
+
+QJsonObject HttpResult::json() const { return QJsonDocument::fromJson(body).object(); }
+
+namespace {
+HttpResult run(const QUrl& url, const QByteArray& verb, const QByteArray& body, const QByteArray& bearer,
+               int timeoutMs) {
+    QNetworkAccessManager manager;
+    QNetworkRequest request(url);
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    if (!bearer.isEmpty())
+        request.setRawHeader("Authorization", "Bearer " + bearer);
+    QNetworkReply* reply = manager.sendCustomRequest(request, verb, body);
+    QEventLoop loop;
+    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+    loop.exec();
+    HttpResult result;
+    if (reply->isFinished()) {
+        result.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        result.body = reply->readAll();
+    } else {
+        reply->abort();
+    }
+    reply->deleteLater();
+    return result;
+}
+} // namespace
+
+HttpResult httpGet(const QUrl& url, const QByteArray& bearer, int timeoutMs) {
+    return run(url, "GET", {}, bearer, timeoutMs);
+}
+
+HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer, int timeoutMs) {
+    return run(url, "POST", body, bearer, timeoutMs);
+}
+
+} // namespace herald::test

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QProcess>
+#include <QStringList>
+#include <QUrl>
+#include <memory>
+
+namespace herald::test {
+
+// A real herald-server child process on a free loopback port (--listen 127.0.0.1:0; the bound
+// port is read from its first stdout line). Stopped with SIGTERM, then killed, on destruction.
+class ServerProcess {
+public:
+    explicit ServerProcess(QStringList extraArgs = {}, QStringList extraEnv = {});
+    ~ServerProcess();
+
+    // Starts and waits (poll with deadline) until /readyz answers; false with a message on failure.
+    bool start(QString* error, int timeoutMs = 20000);
+    // SIGTERM and wait for exit; returns the exit code (-1 if it had to be killed).
+    int stop(int timeoutMs = 10000);
+    void kill();
+
+    quint16 port() const { return port_; }
+    QUrl httpUrl(const QString& path) const;
+    QUrl wsUrl(const QString& pathAndQuery) const;
+    QString output() const; // stdout + stderr so far, for failure messages
+    QProcess& process() { return *process_; }
+
+    static QString binary(const QString& name); // $HERALD_BIN_DIR/name
+
+private:
+    QStringList args_;
+    QStringList env_;
+    std::unique_ptr<QProcess> process_;
+    quint16 port_ = 0;
+    mutable QByteArray captured_;
+};
+
+struct HttpResult {
+    int status = 0;          // 0: no response
+    QByteArray body;
+    QJsonObject json() const;
+};
+
+// Blocking-with-deadline HTTP helpers for tests (run a local event loop).
+HttpResult httpGet(const QUrl& url, const QByteArray& bearer = {}, int timeoutMs = 10000);
+HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer = {},
+                    int timeoutMs = 10000);
+
+} // namespace herald::test
