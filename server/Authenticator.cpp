@@ -50,19 +50,21 @@ std::variant<Authenticator, QString> Authenticator::create(const Config& config)
 }
 
 Authenticator::Authenticator(const Config& config, JwtVerifier verifier)
-    : config_(&config)
+    : apiTokens_(config.apiTokens)
+    , adminTokens_(config.adminTokens)
+    , devMode_(config.devMode)
     , verifier_(std::move(verifier)) {}
 
 bool Authenticator::isAdminToken(const QByteArray& token) const {
-    return !token.isEmpty() && anyEquals(config_->adminTokens, token);
+    return !token.isEmpty() && anyEquals(adminTokens_, token);
 }
 
 bool Authenticator::isApiToken(const QByteArray& token) const {
-    return !token.isEmpty() && (anyEquals(config_->apiTokens, token) || isAdminToken(token));
+    return !token.isEmpty() && (anyEquals(apiTokens_, token) || isAdminToken(token));
 }
 
 bool Authenticator::devLoopback(const QHostAddress& peer) const {
-    return config_->devMode && peer.isLoopback();
+    return devMode_ && peer.isLoopback();
 }
 
 std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoint,
@@ -99,7 +101,7 @@ std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoin
     case Endpoint::Admin:
         if (isAdminToken(token) || devLoopback(peer))
             return Identity{Identity::Role::Admin, {}, 0};
-        if (config_->adminTokens.isEmpty())
+        if (adminTokens_.isEmpty())
             return unauthorized(QStringLiteral("no admin token is configured on this node"));
         return unauthorized(token.isEmpty() ? QStringLiteral("/admin needs an admin token")
                                             : QStringLiteral("wrong admin token"));
@@ -110,7 +112,7 @@ std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoin
 std::optional<Error> Authenticator::authorizeApi(const QByteArray& bearer, const QHostAddress& peer) const {
     if (isApiToken(bearer) || devLoopback(peer))
         return std::nullopt;
-    if (config_->apiTokens.isEmpty() && config_->adminTokens.isEmpty())
+    if (apiTokens_.isEmpty() && adminTokens_.isEmpty())
         return unauthorized(QStringLiteral("no API token is configured on this node (set "
                                            "HERALD_API_TOKENS, or run with --dev on loopback)"));
     return unauthorized(bearer.isEmpty() ? QStringLiteral("missing \"Authorization: Bearer <api token>\"")

@@ -35,7 +35,10 @@ private:
     bool isApiToken(const QByteArray& token) const;
     bool devLoopback(const QHostAddress& peer) const;
 
-    const Config* config_;
+    // Copies, not a reference: the Authenticator outlives the Config it was built from.
+    QByteArrayList apiTokens_;
+    QByteArrayList adminTokens_;
+    bool devMode_ = false;
     JwtVerifier verifier_;
 };
 

@@ -61,9 +61,15 @@ void Gateway::acceptPending() {
                             c->respond(response);
                     });
                 });
+        connect(connection, &HttpConnection::protocolError, this,
+                [this](ErrorCode code) { hub_.metrics().countError(code); });
         connect(connection, &HttpConnection::upgradeRequested, this,
                 [this, connection](const HttpRequest& request) { onUpgradeRequested(connection, request); });
     }
+}
+
+QString Gateway::peerKey(const QHostAddress& address, quint16 port) {
+    return address.toString() + QLatin1Char('|') + QString::number(port);
 }
 
 void Gateway::onUpgradeRequested(HttpConnection* connection, const HttpRequest& request) {
@@ -73,27 +79,51 @@ void Gateway::onUpgradeRequested(HttpConnection* connection, const HttpRequest& 
                                                       "/private or /admin)").arg(request.path)}));
         return;
     }
-    if (hub_.connectionCount() + upgrading_ >= config_.maxConnections) {
+    const qint64 now = hub_.nowMs();
+    if (upgrading_.size() >= 64) {
+        for (auto it = upgrading_.begin(); it != upgrading_.end();)
+            it = (!it->socket || it->deadlineMs < now) ? upgrading_.erase(it) : std::next(it);
+    }
+    if (upgrading_.size() >= kMaxPendingHandshakes) {
         hub_.metrics().connectionsRefused++;
         hub_.metrics().countError(ErrorCode::Unavailable);
-        HttpResponse full = HttpResponse::error(
-            503, {ErrorCode::Unavailable, QStringLiteral("node is full (%1 connections); retry "
-                                                         "another node or later").arg(config_.maxConnections)});
-        full.headers.append(qMakePair(QByteArray("Retry-After"), QByteArray("5")));
-        connection->respond(full);
+        HttpResponse busy = HttpResponse::error(
+            503, {ErrorCode::Unavailable, QStringLiteral("too many handshakes in progress; retry")});
+        busy.headers.append(qMakePair(QByteArray("Retry-After"), QByteArray("1")));
+        connection->respond(busy);
         return;
     }
     QTcpSocket* socket = connection->takeSocket();
-    ++upgrading_;
-    connect(socket, &QObject::destroyed, this, [this] { --upgrading_; });
+    upgrading_.insert(peerKey(socket->peerAddress(), socket->peerPort()),
+                      {socket, now + config_.handshakeTimeoutMs + 1000});
     webSockets_.handleConnection(socket);
+}
+
+void Gateway::refuse(QWebSocket* ws, int closeCode, const Error& error) {
+    // Accept-then-close lets every client, browsers included, read why: the error event and the
+    // close code and reason. An HTTP status on the handshake would be hidden from a browser.
+    hub_.metrics().connectionsRefused++;
+    hub_.metrics().countError(error.code);
+    qCInfo(lcGateway).noquote() << "refused" << ws->peerAddress().toString() << ws->requestUrl().path()
+                                << ":" << error.message;
+    ws->sendTextMessage(QString::fromUtf8(codec::encode(ErrorEvent{error, {}})));
+    ws->close(static_cast<QWebSocketProtocol::CloseCode>(closeCode), error.message.left(120));
+    connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
+    QTimer::singleShot(WebSocketTransport::kCloseTimeoutMs, ws, [ws] { ws->abort(); });
 }
 
 void Gateway::onWebSocketReady() {
     while (QWebSocket* ws = webSockets_.nextPendingConnection()) {
+        upgrading_.remove(peerKey(ws->peerAddress(), ws->peerPort()));
         ws->setParent(nullptr);
         ws->setMaxAllowedIncomingMessageSize(static_cast<quint64>(config_.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(config_.maxMessageBytes));
+        if (hub_.connectionCount() >= config_.maxConnections) {
+            refuse(ws, close_code::kTryAgainLater,
+                   {ErrorCode::Unavailable, QStringLiteral("node is full (%1 connections); reconnect "
+                                                           "to another node or later").arg(config_.maxConnections)});
+            continue;
+        }
         const QUrl url = ws->requestUrl();
         const auto endpoint = endpointForPath(url.path());
         QByteArray bearer = ws->request().rawHeader("Authorization").trimmed();
@@ -101,16 +131,7 @@ void Gateway::onWebSocketReady() {
         auto identity = auth_.authenticateClient(endpoint.value_or(Endpoint::Public), QUrlQuery(url), bearer,
                                                  ws->peerAddress(), QDateTime::currentSecsSinceEpoch());
         if (auto* error = std::get_if<Error>(&identity)) {
-            // Accept-then-close lets a browser read why (close code 4001 and the reason), which
-            // an HTTP 401 on the handshake would hide from it.
-            hub_.metrics().connectionsRefused++;
-            hub_.metrics().countError(error->code);
-            qCInfo(lcGateway) << "refused" << ws->peerAddress().toString() << url.path() << ":" << error->message;
-            ws->sendTextMessage(QString::fromUtf8(codec::encode(ErrorEvent{*error, {}})));
-            ws->close(static_cast<QWebSocketProtocol::CloseCode>(close_code::kUnauthorized),
-                      error->message.left(120));
-            connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
-            QTimer::singleShot(WebSocketTransport::kCloseTimeoutMs, ws, [ws] { ws->abort(); });
+            refuse(ws, close_code::kUnauthorized, *error);
             continue;
         }
         Session* session = hub_.attach(std::get<Identity>(identity), std::make_unique<WebSocketTransport>(ws));
@@ -129,7 +150,9 @@ void Gateway::onWebSocketReady() {
             if (Session* s = hub->session(id))
                 s->onActivity(now());
         });
-        connect(ws, &QWebSocket::disconnected, ws, [hub, id] { hub->detach(id); });
+        // Queued: QWebSocket may report the disconnect from inside close() or a send, and the
+        // session (and this socket's transport) must not be destroyed under its own feet.
+        connect(ws, &QWebSocket::disconnected, hub, [hub, id] { hub->detach(id); }, Qt::QueuedConnection);
     }
 }
 

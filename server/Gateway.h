@@ -3,7 +3,9 @@
 #include "server/Authenticator.h"
 #include "server/HttpConnection.h"
 
+#include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QTcpServer>
 #include <QWebSocketServer>
 #include <functional>
@@ -40,7 +42,17 @@ private:
     HttpHandler httpHandler_;
     QTcpServer server_;
     QWebSocketServer webSockets_;
-    int upgrading_ = 0; // handshakes handed to webSockets_ and not yet finished
+    void refuse(QWebSocket* ws, int closeCode, const Error& error);
+    static QString peerKey(const QHostAddress& address, quint16 port);
+
+    // Handshakes handed to webSockets_ and not finished, by peer, with their deadlines; bounded
+    // so a flood of half-open handshakes cannot take the node's memory.
+    struct PendingUpgrade {
+        QPointer<QTcpSocket> socket;
+        qint64 deadlineMs;
+    };
+    QHash<QString, PendingUpgrade> upgrading_;
+    static constexpr int kMaxPendingHandshakes = 1024;
 };
 
 } // namespace herald

@@ -100,7 +100,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
         return broadcast(request, std::move(respond));
     }
     if (!get) {
-        if (path.startsWith(QLatin1String("/api/")) || path == QLatin1String("/healthz") ||
+        if (path == QLatin1String("/api/cluster") || path == QLatin1String("/healthz") ||
             path == QLatin1String("/readyz") || path == QLatin1String("/metrics") || path == QLatin1String("/"))
             return methodNotAllowed("GET");
         return respond(HttpResponse::error(404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)}));
@@ -114,7 +114,9 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     if (path == QLatin1String("/api/cluster")) {
         if (auto denied = auth_.authorizeApi(request.bearerToken(), request.peer)) {
             hub_.metrics().countError(denied->code);
-            return respond(HttpResponse::error(401, *denied));
+            HttpResponse r = HttpResponse::error(401, *denied);
+            r.headers.append(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
+            return respond(r);
         }
         return respond(cluster());
     }

@@ -5,6 +5,7 @@
 #include <QTcpSocket>
 #include <QUrl>
 #include <climits>
+#include <sys/socket.h>
 
 namespace herald {
 namespace {
@@ -164,6 +165,7 @@ void HttpConnection::respond(const HttpResponse& response) {
 void HttpConnection::fail(int status, const Error& error) {
     if (!socket_ || closing_)
         return;
+    Q_EMIT protocolError(error.code);
     answering_ = true;
     keepAlive_ = false;
     respond(HttpResponse::error(status, error));
@@ -173,11 +175,25 @@ void HttpConnection::closeSoon() {
     if (!socket_ || closing_)
         return;
     closing_ = true;
-    timer_.stop();
-    // Let the response drain, then close; disconnected() deletes this object.
-    socket_->disconnectFromHost();
-    if (socket_->state() == QAbstractSocket::UnconnectedState)
+    // Lingering close: send everything, shut our side, then read and drop what the client is
+    // still sending. Closing with unread input would make the kernel reset the connection and
+    // the client could lose our response (e.g. a 413 sent while its body is still arriving).
+    auto shutWrite = [this] {
+        if (!socket_ || socket_->bytesToWrite() > 0)
+            return;
+        ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
+    };
+    connect(socket_, &QTcpSocket::bytesWritten, this, shutWrite);
+    connect(socket_, &QTcpSocket::readyRead, this, [this] { socket_->readAll(); });
+    shutWrite();
+    socket_->readAll();
+    timer_.disconnect(this);
+    connect(&timer_, &QTimer::timeout, this, [this] {
+        if (socket_)
+            socket_->abort();
         deleteLater();
+    });
+    timer_.start(kLingerMs);
 }
 
 int HttpConnection::countHead(size_t length) {
@@ -231,7 +247,7 @@ int HttpConnection::onHeadersComplete(http_parser* p) {
         p->content_length > static_cast<quint64>(c->limits_.maxBodyBytes)) {
         c->errorStatus_ = 413;
         c->error_ = {ErrorCode::TooLarge, QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
-        return 1;
+        return -1; // 1 and 2 mean "no body" to http_parser; anything else stops it
     }
     return 0;
 }

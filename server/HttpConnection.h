@@ -59,9 +59,14 @@ public:
     // Gives the socket away for a WebSocket handshake: nothing of it has been consumed.
     QTcpSocket* takeSocket();
 
+    // How long a closing connection may keep sending before it is cut off.
+    static constexpr int kLingerMs = 2000;
+
 Q_SIGNALS:
     void requestReady(const herald::HttpRequest& request);
     void upgradeRequested(const herald::HttpRequest& request);
+    // A request was refused before reaching a handler (malformed, too large, too slow).
+    void protocolError(herald::ErrorCode code);
 
 private:
     static int onUrl(http_parser* p, const char* at, size_t length);

@@ -82,6 +82,9 @@ void Hub::subscribe(Session& session, const SubscribeRequest& request) {
         auto resolved = who.role == Identity::Role::Admin ? streams::resolveForPublisher(spec)
                                                           : streams::resolveForSubscriber(spec, asUser);
         if (auto* error = std::get_if<Error>(&resolved)) {
+            if (who.role == Identity::Role::Admin && spec.startsWith(QLatin1String("private.")))
+                error->message += QStringLiteral(" (admin connections name private streams in full: "
+                                                 "private.<user>.<name>)");
             session.sendError(error->code, error->message, spec);
             continue;
         }
@@ -234,7 +237,7 @@ void Hub::pushOnline(bool onlyIfChanged) {
 
 void Hub::closeAll(int code, const QString& reason) {
     for (const auto& [id, s] : sessions_)
-        s->close(code, reason);
+        s->close(code, reason); // never detaches synchronously (see Gateway)
 }
 
 } // namespace herald

@@ -5,13 +5,24 @@
 
 namespace herald {
 
-SignalWatcher::SignalWatcher(std::initializer_list<int> signalNumbers, QObject* parent)
-    : QObject(parent) {
+namespace {
+sigset_t maskOf(std::initializer_list<int> signalNumbers) {
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : signalNumbers)
         sigaddset(&mask, s);
-    // Blocked so the default action (terminate) does not run; signalfd reports them instead.
+    return mask;
+}
+} // namespace
+
+void SignalWatcher::blockInThisThread(std::initializer_list<int> signalNumbers) {
+    const sigset_t mask = maskOf(signalNumbers);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+}
+
+SignalWatcher::SignalWatcher(std::initializer_list<int> signalNumbers, QObject* parent)
+    : QObject(parent) {
+    const sigset_t mask = maskOf(signalNumbers);
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd_ < 0)

@@ -13,6 +13,11 @@ namespace herald {
 class SignalWatcher : public QObject {
     Q_OBJECT
 public:
+    // Blocks the signals in the calling thread. Call first thing in main(), before any thread
+    // exists: threads inherit the mask, and a thread with the signal unblocked would take the
+    // default action (terminate) instead of the signalfd reporting it.
+    static void blockInThisThread(std::initializer_list<int> signalNumbers);
+
     explicit SignalWatcher(std::initializer_list<int> signalNumbers, QObject* parent = nullptr);
     ~SignalWatcher() override;
 

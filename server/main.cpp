@@ -7,6 +7,7 @@
 #include <cstdio>
 
 int main(int argc, char* argv[]) {
+    herald::SignalWatcher::blockInThisThread({SIGINT, SIGTERM});
     // Qt's glib dispatcher unregisters a socket notifier with a linear scan; the plain UNIX
     // dispatcher keeps them in a hash. Set before the application object exists.
     if (qEnvironmentVariableIsEmpty("QT_NO_GLIB"))

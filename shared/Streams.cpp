@@ -107,6 +107,10 @@ Resolved resolveForSubscriber(const QString& spec, const QString& user) {
 }
 
 Resolved resolveForPublisher(const QString& spec, const QString& user) {
+    if (!user.isEmpty() && (spec.startsWith(kPublicPrefix) || spec.startsWith(kPrivatePrefix) || spec == kSystemKey))
+        return Error{ErrorCode::BadRequest,
+                     QStringLiteral("\"user\" goes with a bare stream name (\"order\"), not with "
+                                    "\"%1\"").arg(spec.left(160))};
     if (spec == kSystemKey)
         return StreamRef{Kind::System, {}, {}};
     if (spec.startsWith(kPublicPrefix))

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "console/ctl/ApiClient.h"
+#include "console/ctl/CtlOptions.h"
+
+#include <QJsonObject>
+#include <QJsonValue>
+#include <functional>
+#include <variant>
+
+// The request/answer commands (publish, broadcast, stats) and the offline token command.
+namespace herald::ctl {
+
+using Finish = std::function<void(int exitCode)>;
+
+// Prints "heraldctl: <message>" and a pointer to the help on stderr.
+void printUsageError(const QString& message, Command command);
+// Prints an API failure, with a hint when the failure is about the credential.
+void printApiFailure(const ApiResult& result, const Options& options);
+
+// Any JSON value (object, array, string, number, true, false, null), exactly one; the error
+// text says what is wrong and where.
+std::variant<QJsonValue, QString> parseJsonArgument(const QByteArray& text);
+
+// "3d 4h 5m 6s" style, largest unit first, "0s" for zero.
+QString formatDuration(qint64 seconds);
+// The human-readable form of a GET /api/cluster answer, one "key: value" per line.
+QString formatStats(const QJsonObject& cluster);
+
+// Each calls `finish` exactly once, possibly before returning (e.g. a bad JSON argument).
+void startPublish(const Options& options, ApiClient& api, Finish finish);
+void startBroadcast(const Options& options, ApiClient& api, Finish finish);
+void startStats(const Options& options, ApiClient& api, Finish finish);
+
+// Prints a development token; returns the exit code.
+int runToken(const Options& options, qint64 nowSeconds);
+
+} // namespace herald::ctl
