@@ -23,6 +23,7 @@ enum class ErrorCode {
 struct Error {
     ErrorCode code = ErrorCode::BadRequest;
     QString message;
+    bool operator==(const Error&) const = default;
 };
 
 QString errorCodeName(ErrorCode code);

@@ -73,10 +73,7 @@ struct OnlineEvent {
 struct ErrorEvent {
     Error error;
     QString stream; // the refused stream, when the error is about one
-    bool operator==(const ErrorEvent& o) const {
-        return error.code == o.error.code && error.message == o.error.message &&
-               stream == o.stream;
-    }
+    bool operator==(const ErrorEvent&) const = default;
 };
 struct PongEvent {
     bool operator==(const PongEvent&) const = default;
