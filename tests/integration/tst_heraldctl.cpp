@@ -179,7 +179,7 @@ void TstHeraldctl::usageErrors() {
     // --user with a stream that already names its owner would be ignored by the server.
     run = runCtl(ctl({QStringLiteral("publish"), QStringLiteral("public.news"), QStringLiteral("1"),
                       QStringLiteral("--user"), QStringLiteral("u42")}));
-    QVERIFY2(run.exitCode == 2 && run.err.contains(QLatin1String("conflicts")), qPrintable(run.describe()));
+    QVERIFY2(run.exitCode == 2 && run.err.contains(QLatin1String("bare stream name")), qPrintable(run.describe()));
     run = runCtl(ctl({QStringLiteral("stats"), QStringLiteral("--bogus")}));
     QVERIFY2(run.exitCode == 2 && run.err.contains(QLatin1String("--bogus")), qPrintable(run.describe()));
     run = runCtl(ctl({QStringLiteral("broadcast"), QStringLiteral("x"), QStringLiteral("--level"), QStringLiteral("loud")}));
