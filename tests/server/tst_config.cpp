@@ -122,6 +122,14 @@ private Q_SLOTS:
         QVERIFY(std::get<QString>(r).contains(QStringLiteral("max_conections")));
     }
 
+    void shippedExampleLoads() {
+        const QString example = qEnvironmentVariable("HERALD_SOURCE_DIR") + QStringLiteral("/resources/examples/herald.ini");
+        const Config c = ok(load({QStringLiteral("--config"), example}));
+        QCOMPARE(c.nodeId, QStringLiteral("web-1"));
+        QCOMPARE(c.apiTokens, QByteArrayList{"change-me-api"});
+        QCOMPARE(c.idleTimeoutMs, 70000);
+    }
+
     void helpAndVersion() {
         const auto help = std::get<ConfigOutcome>(load({QStringLiteral("--help")}));
         QCOMPARE(help.action, ConfigOutcome::Action::PrintAndExit);
