@@ -231,6 +231,12 @@ const QList<Setting>& settings() {
          stringSetting(&Config::redisUrl)},
         {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default herald:).",
          stringSetting(&Config::redisPrefix)},
+        {"redis_bridges", "LIST", "Raw Redis channels delivered as streams, e.g. "
+                                  "change-notifier=public.config,other=public.x.",
+         stringSetting(&Config::redisBridges)},
+        {"heartbeat_interval", "DURATION", "How often nodes announce themselves (default 1s); a node "
+                                           "silent for 3 intervals is dropped.",
+         durationSetting(&Config::heartbeatIntervalMs, 50)},
     };
     return table;
 }

@@ -47,6 +47,8 @@ struct Config {
     // Cluster (Redis); empty URL: embedded in-process broker.
     QString redisUrl;
     QString redisPrefix = QStringLiteral("herald:");
+    QString redisBridges;           // "raw-channel=routing.key,..." (checked when the node starts)
+    int heartbeatIntervalMs = 1000; // a node silent for 3 intervals leaves the cluster totals
 };
 
 struct ConfigRequest {

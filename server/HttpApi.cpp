@@ -2,6 +2,8 @@
 
 #include "server/Broker.h"
 #include "server/Hub.h"
+#include "server/Presence.h"
+#include "shared/Cluster.h"
 #include "shared/Bus.h"
 #include "shared/Codec.h"
 #include "shared/Version.h"
@@ -66,11 +68,12 @@ struct Route {
 
 } // namespace
 
-HttpApi::HttpApi(const Config& config, Hub& hub, Broker& broker, const Authenticator& auth,
+HttpApi::HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence, const Authenticator& auth,
                  std::function<NodeStatus()> status)
     : config_(config)
     , hub_(hub)
     , broker_(broker)
+    , presence_(presence)
     , auth_(auth)
     , status_(std::move(status)) {}
 
@@ -189,17 +192,21 @@ QJsonObject HttpApi::nodeSnapshot() const {
         {QStringLiteral("drops"), m.drops},
         {QStringLiteral("broker"), broker_.describe()},
         {QStringLiteral("broker_ready"), broker_.isReady()},
+        {QStringLiteral("broker_lag_ms"), presence_.brokerLagMs()},
     };
 }
 
 HttpResponse HttpApi::cluster() const {
-    const QJsonObject node = nodeSnapshot();
-    const QJsonObject totals{{QStringLiteral("connections"), node.value(QLatin1String("connections"))},
-                             {QStringLiteral("users"), node.value(QLatin1String("users"))},
-                             {QStringLiteral("nodes"), 1}};
-    return HttpResponse::json(200, toJson({{QStringLiteral("node"), node},
+    const Presence::Totals t = presence_.totals();
+    QJsonArray nodes;
+    for (const cluster::NodeInfo& n : presence_.liveNodes())
+        nodes.append(cluster::toJson(n));
+    const QJsonObject totals{{QStringLiteral("connections"), t.connections},
+                             {QStringLiteral("users"), t.users},
+                             {QStringLiteral("nodes"), t.nodes}};
+    return HttpResponse::json(200, toJson({{QStringLiteral("node"), nodeSnapshot()},
                                            {QStringLiteral("totals"), totals},
-                                           {QStringLiteral("nodes"), QJsonArray{node}}}));
+                                           {QStringLiteral("nodes"), nodes}}));
 }
 
 HttpResponse HttpApi::metrics() const {
@@ -208,8 +215,10 @@ HttpResponse HttpApi::metrics() const {
     g.users = hub_.uniqueUsers();
     g.streams = hub_.streamCount();
     g.subscriptions = hub_.subscriptionCount();
-    g.clusterConnections = g.connections;
-    g.clusterUsers = g.users;
+    const Presence::Totals t = presence_.totals();
+    g.clusterConnections = t.connections;
+    g.clusterUsers = t.users;
+    g.clusterNodes = t.nodes;
     g.brokerReady = broker_.isReady();
     g.uptimeSeconds = (QDateTime::currentMSecsSinceEpoch() - status_().startedAtMs) / 1000;
     HttpResponse r;

@@ -10,6 +10,7 @@ namespace herald {
 
 class Hub;
 class Broker;
+class Presence;
 
 // What /api/cluster, /readyz and /metrics report about the node, supplied by the Node.
 struct NodeStatus {
@@ -23,7 +24,7 @@ class HttpApi {
 public:
     using Respond = std::function<void(HttpResponse)>;
 
-    HttpApi(const Config& config, Hub& hub, Broker& broker, const Authenticator& auth,
+    HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence, const Authenticator& auth,
             std::function<NodeStatus()> status);
 
     void handle(const HttpRequest& request, Respond respond);
@@ -42,6 +43,7 @@ private:
     const Config& config_;
     Hub& hub_;
     Broker& broker_;
+    Presence& presence_;
     const Authenticator& auth_;
     std::function<NodeStatus()> status_;
 };

@@ -47,8 +47,8 @@ Session* Hub::attach(Identity identity, std::unique_ptr<ClientTransport> transpo
     auto session = std::make_unique<Session>(id, std::move(identity), std::move(transport), *this, nowMs());
     Session* raw = session.get();
     sessions_.emplace(id, std::move(session));
-    if (raw->identity().role == Identity::Role::User)
-        ++userConnections_[raw->identity().user];
+    if (raw->identity().role == Identity::Role::User && ++userConnections_[raw->identity().user] == 1)
+        Q_EMIT userArrived(raw->identity().user);
     metrics_.connectionsAccepted++;
     raw->sendEvent(WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
     Q_EMIT connectionCountChanged(connectionCount());
@@ -65,8 +65,10 @@ void Hub::detach(quint64 sessionId) {
             broker_.unsubscribe(key);
     if (session->identity().role == Identity::Role::User) {
         auto users = userConnections_.find(session->identity().user);
-        if (users != userConnections_.end() && --users.value() <= 0)
+        if (users != userConnections_.end() && --users.value() <= 0) {
             userConnections_.erase(users);
+            Q_EMIT userLeft(session->identity().user);
+        }
     }
     sessions_.erase(it);
     Q_EMIT connectionCountChanged(connectionCount());
@@ -109,7 +111,7 @@ void Hub::subscribe(Session& session, const SubscribeRequest& request) {
     if (!accepted.isEmpty())
         session.sendEvent(SubscribedEvent{accepted});
     if (wantsOnline)
-        session.sendEvent(OnlineEvent{connectionCount(), uniqueUsers()});
+        session.sendEvent(onlineNow());
 }
 
 void Hub::unsubscribe(Session& session, const UnsubscribeRequest& request) {
@@ -228,11 +230,15 @@ void Hub::sweep() {
 }
 
 void Hub::pushOnline(bool onlyIfChanged) {
-    const OnlineEvent now{connectionCount(), uniqueUsers()};
+    const OnlineEvent now = onlineNow();
     if (onlyIfChanged && now == lastOnline_)
         return;
     lastOnline_ = now;
     deliver(streams::kOnlineKey, QString::fromUtf8(codec::encode(now)));
+}
+
+OnlineEvent Hub::onlineNow() const {
+    return onlineSource_ ? onlineSource_() : OnlineEvent{connectionCount(), uniqueUsers()};
 }
 
 void Hub::closeAll(int code, const QString& reason) {

@@ -67,8 +67,14 @@ public:
     // Closes every connection with `code` (shutdown and drain).
     void closeAll(int code, const QString& reason);
 
+    // Where the "online" feed takes its figures (cluster totals); local counts by default.
+    void setOnlineSource(std::function<OnlineEvent()> source) { onlineSource_ = std::move(source); }
+
 Q_SIGNALS:
     void connectionCountChanged(qint64 connections);
+    // A user's first connection on this node / its last one gone.
+    void userArrived(const QString& user);
+    void userLeft(const QString& user);
 
 private:
     void onBusMessage(const QString& key, const QByteArray& payload);
@@ -94,6 +100,8 @@ private:
     QTimer sweepTimer_;
     QTimer onlineTimer_;
     OnlineEvent lastOnline_{-1, -1};
+    std::function<OnlineEvent()> onlineSource_;
+    OnlineEvent onlineNow() const;
 
 };
 

@@ -45,7 +45,17 @@ Node::Node(Config config, Authenticator auth)
     status_.startedAtMs = QDateTime::currentMSecsSinceEpoch();
     broker_ = std::make_unique<LocalBroker>();
     hub_ = std::make_unique<Hub>(config_, config_.nodeId, *broker_, metrics_);
-    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, auth_, [this] { return status_; });
+    presence_ = std::make_unique<Presence>(config_.nodeId, config_.heartbeatIntervalMs, *broker_,
+                                           [this] { return selfInfo(); });
+    connect(hub_.get(), &Hub::userArrived, presence_.get(), &Presence::userArrived);
+    connect(hub_.get(), &Hub::userLeft, presence_.get(), &Presence::userLeft);
+    hub_->setOnlineSource([this] {
+        const Presence::Totals t = presence_->totals();
+        return OnlineEvent{t.connections, t.users};
+    });
+    rateTimer_.setInterval(1000);
+    connect(&rateTimer_, &QTimer::timeout, this, &Node::sampleRates);
+    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, auth_, [this] { return status_; });
     gateway_ = std::make_unique<Gateway>(
         config_, *hub_, auth_,
         [this](const HttpRequest& request, HttpApi::Respond respond) { api_->handle(request, std::move(respond)); });
@@ -54,13 +64,42 @@ Node::Node(Config config, Authenticator auth)
 Node::~Node() {
     // Sessions hold sockets; close them before the gateway and broker go.
     gateway_.reset();
+    api_.reset();
+    presence_.reset();
     hub_.reset();
+}
+
+cluster::NodeInfo Node::selfInfo() const {
+    cluster::NodeInfo n;
+    n.id = config_.nodeId;
+    n.address = status_.address;
+    n.version = QString::fromLatin1(kVersion);
+    n.state = status_.state;
+    n.startedAtMs = status_.startedAtMs;
+    n.connections = hub_->connectionCount();
+    n.users = hub_->uniqueUsers();
+    n.subscriptions = hub_->subscriptionCount();
+    n.streams = hub_->streamCount();
+    n.messagesInPerSecond = messagesInRate_;
+    n.deliveriesPerSecond = deliveriesRate_;
+    n.brokerLagMs = presence_ ? presence_->brokerLagMs() : -1;
+    return n;
+}
+
+void Node::sampleRates() {
+    const double seconds = rateTimer_.interval() / 1000.0;
+    messagesInRate_ = (metrics_.messagesIn - lastMessagesIn_) / seconds;
+    deliveriesRate_ = (metrics_.deliveries - lastDeliveries_) / seconds;
+    lastMessagesIn_ = metrics_.messagesIn;
+    lastDeliveries_ = metrics_.deliveries;
 }
 
 bool Node::start(QString* error) {
     if (!gateway_->listen(error))
         return false;
     status_.address = gateway_->address().toString() + QLatin1Char(':') + QString::number(gateway_->port());
+    presence_->start();
+    rateTimer_.start();
     qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId << "listening on"
                              << listenUrl() << "broker:" << broker_->describe()
                              << (config_.devMode ? "(development mode: loopback needs no token)" : "");
@@ -82,6 +121,7 @@ void Node::shutdown() {
         return;
     status_.state = QStringLiteral("stopping");
     gateway_->stopAccepting();
+    presence_->leave();
     qCInfo(lcNode) << "stopping:" << hub_->connectionCount() << "connections asked to reconnect elsewhere";
     hub_->closeAll(close_code::kGoingAway, QStringLiteral("server shutting down"));
     auto finish = [this] {

@@ -7,8 +7,11 @@
 #include "server/HttpApi.h"
 #include "server/Hub.h"
 #include "server/Metrics.h"
+#include "server/Presence.h"
+#include "shared/Cluster.h"
 
 #include <QObject>
+#include <QTimer>
 #include <memory>
 
 namespace herald {
@@ -35,6 +38,8 @@ Q_SIGNALS:
 
 private:
     Node(Config config, Authenticator auth);
+    cluster::NodeInfo selfInfo() const;
+    void sampleRates();
 
     Config config_;
     Authenticator auth_;
@@ -42,6 +47,12 @@ private:
     NodeStatus status_;
     std::unique_ptr<Broker> broker_;
     std::unique_ptr<Hub> hub_;
+    std::unique_ptr<Presence> presence_;
+    QTimer rateTimer_;
+    qint64 lastMessagesIn_ = 0;
+    qint64 lastDeliveries_ = 0;
+    double messagesInRate_ = 0;
+    double deliveriesRate_ = 0;
     std::unique_ptr<HttpApi> api_;
     std::unique_ptr<Gateway> gateway_;
 };

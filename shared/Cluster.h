@@ -1,0 +1,63 @@
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+#include <optional>
+#include <variant>
+
+// What nodes tell each other on the cluster control channel, and what the console is shown.
+namespace herald::cluster {
+
+// The control channel's key (on Redis: <prefix>cluster). Routing keys always start with
+// "public." or "private." or are "system", so it cannot collide with a stream.
+inline const QString kControlKey = QStringLiteral("cluster");
+
+struct NodeInfo {
+    QString id;
+    QString address;
+    QString version;
+    QString state;            // serving | draining | stopping
+    qint64 startedAtMs = 0;
+    qint64 connections = 0;
+    qint64 users = 0;         // unique users on this node
+    qint64 subscriptions = 0;
+    qint64 streams = 0;
+    double messagesInPerSecond = 0;
+    double deliveriesPerSecond = 0;
+    qint64 brokerLagMs = -1;  // round trip of this node's own heartbeat through the broker
+    bool operator==(const NodeInfo&) const = default;
+};
+
+QJsonObject toJson(const NodeInfo& node);
+NodeInfo nodeFromJson(const QJsonObject& o);
+
+// Control messages. Every node numbers its user-set changes; a receiver that sees a gap, or a
+// heartbeat announcing a number it has not seen, asks that node for its full set.
+struct Heartbeat {
+    NodeInfo node;
+    qint64 sentAtMs = 0;
+    qint64 usersSeq = 0;      // the sequence number of the node's latest users message
+    int intervalMs = 1000;
+};
+struct UsersChanged {
+    QString node;
+    qint64 seq = 0;
+    bool full = false;        // true: `added` is the node's whole set
+    QStringList added;
+    QStringList removed;
+};
+struct SyncRequest {
+    QString node;             // whose full user set is wanted
+    QString from;
+};
+struct Leave {
+    QString node;
+};
+using ControlMessage = std::variant<Heartbeat, UsersChanged, SyncRequest, Leave>;
+
+QByteArray encode(const ControlMessage& message);
+std::optional<ControlMessage> decode(const QByteArray& payload);
+
+} // namespace herald::cluster
