@@ -142,7 +142,13 @@ QString Hub::nextMessageId() {
 
 void Hub::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
                          PublishCallback done) {
-    broker_.publish(key, payload, [this, key, id, done = std::move(done)](std::optional<Error> error) {
+    broker_.publish(key, payload, [this, key, id, payload, done = std::move(done)](std::optional<Error> error) {
+        if (error && error->code == ErrorCode::Unavailable) {
+            // The cluster is out of reach: this node's own subscribers still get the message,
+            // and the caller is told plainly that the others did not.
+            onBusMessage(key, payload);
+            error->message += QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
+        }
         if (error)
             metrics_.countError(error->code);
         else

@@ -48,7 +48,13 @@ public:
         ++unsubscribes[key];
         active.remove(key);
     }
+    bool down = false; // the cluster link is gone: publishes fail
     void publish(const QString& key, const QByteArray& payload, PublishDone done) override {
+        if (down) {
+            QMetaObject::invokeMethod(this, [done] { done(Error{ErrorCode::Unavailable, QStringLiteral("redis unreachable")}); },
+                                      Qt::QueuedConnection);
+            return;
+        }
         if (active.contains(key))
             QMetaObject::invokeMethod(this, [this, key, payload] { Q_EMIT messageArrived(key, payload); }, Qt::QueuedConnection);
         done(std::nullopt);
@@ -206,6 +212,20 @@ private Q_SLOTS:
         QCOMPARE(messages.size(), 1);
         QVERIFY(!messages.first().value(QLatin1String("id")).toString().isEmpty());
         QCOMPARE(metrics_.errors.value(ErrorCode::BadJson), 1);
+    }
+
+    void brokerOutageDeliversLocallyAndFailsLoudly() {
+        const Client c = attach();
+        send(c, R"({"event":"subscribe","streams":["x"]})");
+        broker_->down = true;
+        std::optional<PublishResult> result;
+        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1", [&](const PublishResult& r) { result = r; });
+        QTRY_VERIFY(result.has_value());
+        QVERIFY(result->error.has_value());
+        QCOMPARE(result->error->code, ErrorCode::Unavailable);
+        QVERIFY(result->error->message.contains(QStringLiteral("this node's connections only")));
+        QCOMPARE(c.transport->events(QStringLiteral("message")).size(), 1);
+        QCOMPARE(metrics_.errors.value(ErrorCode::Unavailable), 1);
     }
 
     void onlineCountsAndUniqueUsers() {
