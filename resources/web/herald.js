@@ -107,16 +107,21 @@
       this._clearTimers();
       this._setState(this._attempt === 0 ? 'connecting' : 'reconnecting');
       if (this.options.getToken) {
+        // close() (and maybe connect()) may run while we wait: only the latest attempt goes on.
+        const attempt = this._connectSeq = (this._connectSeq || 0) + 1;
+        let token;
         try {
-          this.token = await this.options.getToken();
+          token = await this.options.getToken();
         } catch (e) {
+          if (this._stopped || attempt !== this._connectSeq) return;
           this._emit('error', { code: 'token', message: String(e && e.message || e) });
           return this._scheduleReconnect();
         }
-        if (this._stopped) return;
+        if (this._stopped || attempt !== this._connectSeq) return;
+        this.token = token;
       }
       // A token the server already refused (4001) is not retried: that would loop forever.
-      if (this.token && this.token === this._rejectedToken) {
+      if (this._rejectedToken !== null && (this.token || '') === this._rejectedToken) {
         this._emit('error', { code: 'unauthorized', message: 'token rejected; a new token is needed' });
         return this.close(CloseCode.UNAUTHORIZED, 'unauthorized');
       }
@@ -192,9 +197,9 @@
       if (this._openedAt && Date.now() - this._openedAt >= STABLE_MS) this._attempt = 0;
       this._openedAt = 0;
       if (code === CloseCode.UNAUTHORIZED) {
-        this._rejectedToken = this.token;
+        this._rejectedToken = this.token || ''; // no token at all is not retried either
+        // The server has already sent an "error" frame saying why; just stop.
         if (!this.options.getToken) {
-          this._emit('error', { code: 'unauthorized', message: reason || 'unauthorized' });
           this._stopped = true;
           this._setState('closed');
           this._emit('close', { code, reason, reconnectIn: null });

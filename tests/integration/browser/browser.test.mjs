@@ -97,18 +97,27 @@ function stopServer() {
     server.once('exit', (code, signal) => {
       clearTimeout(timer);
       log(`# herald-server stopped (exit code ${code}${signal ? ', signal ' + signal : ''})`);
-      resolve();
+      resolve({ code, signal });
     });
     server.kill('SIGTERM');
   });
 }
 
-// Last resort if this script itself is interrupted (ctest timeout, Ctrl-C).
+// If this script itself is interrupted (ctest timeout, Ctrl-C): stop running tests, close the
+// browser (bounded) and the server, report, exit. The exit hook is the last resort for the server;
+// Playwright kills the browser processes it started on exit by itself.
+let interrupted = false;
 process.on('exit', () => { if (server && server.exitCode === null) server.kill('SIGKILL'); });
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => {
+    if (interrupted) return;
+    interrupted = true;
     log(`# interrupted by ${sig}: cleaning up`);
-    await Promise.allSettled([browser && browser.close(), stopServer()]);
+    const closing = browser ? browser.close().catch(() => {}) : null;
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 5000))]);
+    await stopServer();
+    results.push({ name: 'interrupted', ok: false });
+    finish();
     process.exit(1);
   });
 }
@@ -151,16 +160,18 @@ async function waitForText(page, selector, want, what) {
 }
 
 async function test(name, fn, cleanup) {
+  if (interrupted) return;
   const started = Date.now();
   try {
     await fn();
     results.push({ name, ok: true });
     log(`ok - ${name} (${Date.now() - started} ms)`);
   } catch (e) {
+    if (interrupted) return;
     results.push({ name, ok: false });
     log(`FAIL - ${name}: ${e && e.message || e}`);
   } finally {
-    if (cleanup) await cleanup().catch((e) => log(`# cleanup of "${name}" failed: ${e.message}`));
+    if (cleanup && !interrupted) await cleanup().catch((e) => log(`# cleanup of "${name}" failed: ${e.message}`));
   }
 }
 
@@ -182,6 +193,7 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     timeout: 60000,
+    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // our handler cleans up
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -305,9 +317,10 @@ async function main() {
       throw new Error(`after getToken: ${JSON.stringify(welcome)}, expected user u2 after 2 calls`);
   }, closeTestClient);
 
+  let stopWithPage = null; // how the server exited on SIGTERM while the page was connected
   await test('herald.js reconnects and re-subscribes after a server restart', async () => {
     const port = new URL(base).port;
-    await stopServer();
+    stopWithPage = await stopServer();
     // The server closes with 1001 on SIGTERM: the page must say it is reconnecting, not give up.
     await waitForText(page, '#state-text', 'Reconnecting…', 'state after the server stopped');
     const again = await startServer(`127.0.0.1:${port}`);
@@ -317,6 +330,12 @@ async function main() {
     await waitForText(page, '#subscriptions', 'public.promotional', 'subscriptions after the restart');
     await post(base, '/api/publish', { stream: 'promotional', data: { text: 'after restart' } });
     await waitForText(page, '#log li:first-child code', '{"text":"after restart"}', 'message after the restart');
+  });
+
+  await test('herald-server exits cleanly on SIGTERM while a page is connected', async () => {
+    if (!stopWithPage) throw new Error('the restart test did not stop the server');
+    if (stopWithPage.code !== 0)
+      throw new Error(`herald-server exited with code ${stopWithPage.code}, signal ${stopWithPage.signal}`);
   });
 
   await test('screenshots (light and dark) and no page errors', async () => {
@@ -339,6 +358,7 @@ try {
   results.push({ name: 'setup', ok: false });
   log(`FAIL - setup: ${e && e.stack || e}`);
 } finally {
+  if (interrupted) await new Promise(() => {}); // the signal handler reports and exits
   await browser?.close().catch((e) => log(`# closing chromium failed: ${e.message}`));
   await stopServer();
   if (results.some((r) => !r.ok) && serverLog) log('# herald-server stderr:\n' + serverLog.replace(/^/gm, '#   '));
