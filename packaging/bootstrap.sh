@@ -56,7 +56,8 @@ deps_test() {
   WANT_NODE=1 install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   # Installing the packages may start system services; the tests start their own on free ports.
   as_root sh -c 'service redis-server stop; service nginx stop' >/dev/null 2>&1 || true
-  (cd "$ROOT/tests/integration/browser" && npm ci --no-audit --no-fund --loglevel=error)
+  # playwright-core at the pinned version (drives Debian's chromium; downloads no browser).
+  as_root bash "$ROOT/tests/integration/browser/install.sh"
 }
 
 build() {
