@@ -74,19 +74,23 @@ void Hub::detach(quint64 sessionId) {
     Q_EMIT connectionCountChanged(connectionCount());
 }
 
+streams::Resolved Hub::resolveFor(const Identity& who, const QString& spec) {
+    // Admins may watch any stream, private ones included; others only their own.
+    if (who.role != Identity::Role::Admin)
+        return streams::resolveForSubscriber(spec, who.role == Identity::Role::User ? who.user : QString());
+    auto resolved = streams::resolveForPublisher(spec);
+    if (auto* error = std::get_if<Error>(&resolved); error && spec.startsWith(QLatin1String("private.")))
+        error->message += QStringLiteral(" (admin connections name private streams in full: private.<user>.<name>)");
+    return resolved;
+}
+
 void Hub::subscribe(Session& session, const SubscribeRequest& request) {
     QStringList accepted;
     bool wantsOnline = false;
     const Identity& who = session.identity();
     for (const QString& spec : request.streams) {
-        // Admins may watch any stream, private ones included; others only their own.
-        const QString asUser = who.role == Identity::Role::User ? who.user : QString();
-        auto resolved = who.role == Identity::Role::Admin ? streams::resolveForPublisher(spec)
-                                                          : streams::resolveForSubscriber(spec, asUser);
+        auto resolved = resolveFor(who, spec);
         if (auto* error = std::get_if<Error>(&resolved)) {
-            if (who.role == Identity::Role::Admin && spec.startsWith(QLatin1String("private.")))
-                error->message += QStringLiteral(" (admin connections name private streams in full: "
-                                                 "private.<user>.<name>)");
             session.sendError(error->code, error->message, spec);
             continue;
         }
@@ -118,9 +122,7 @@ void Hub::unsubscribe(Session& session, const UnsubscribeRequest& request) {
     QStringList removed;
     const Identity& who = session.identity();
     for (const QString& spec : request.streams) {
-        const QString asUser = who.role == Identity::Role::User ? who.user : QString();
-        auto resolved = who.role == Identity::Role::Admin ? streams::resolveForPublisher(spec)
-                                                          : streams::resolveForSubscriber(spec, asUser);
+        auto resolved = resolveFor(who, spec);
         if (auto* error = std::get_if<Error>(&resolved)) {
             session.sendError(error->code, error->message, spec);
             continue;

@@ -77,6 +77,7 @@ Q_SIGNALS:
     void userLeft(const QString& user);
 
 private:
+    static streams::Resolved resolveFor(const Identity& who, const QString& spec);
     void onBusMessage(const QString& key, const QByteArray& payload);
     void deliver(const QString& key, const QString& frame);
     void deliverToAll(const QString& frame);

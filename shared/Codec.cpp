@@ -142,19 +142,27 @@ QStringList toStringList(const QJsonValue& v) {
     return out;
 }
 
+// An object with a string "event": the shape of every WebSocket frame in both directions.
+std::variant<std::pair<QJsonObject, QString>, Error> parseEvent(QByteArrayView json) {
+    auto parsed = parseObject(json);
+    if (auto* e = std::get_if<Error>(&parsed))
+        return *e;
+    QJsonObject o = std::get<QJsonObject>(std::move(parsed));
+    const auto event = requireString(o, QStringLiteral("event"));
+    if (auto* e = std::get_if<Error>(&event))
+        return *e;
+    return std::pair{std::move(o), std::get<QString>(event)};
+}
+
 } // namespace
 
 // ---------------------------------------------------------------- client -> server
 
 Decoded<ClientMessage> decodeClientMessage(QByteArrayView json) {
-    auto parsed = parseObject(json);
+    auto parsed = parseEvent(json);
     if (auto* e = std::get_if<Error>(&parsed))
         return *e;
-    const QJsonObject o = std::get<QJsonObject>(parsed);
-    const auto event = requireString(o, QStringLiteral("event"));
-    if (auto* e = std::get_if<Error>(&event))
-        return *e;
-    const QString name = std::get<QString>(event);
+    const auto& [o, name] = std::get<std::pair<QJsonObject, QString>>(parsed);
 
     if (name == QLatin1String("ping"))
         return PingRequest{};
@@ -255,14 +263,10 @@ QByteArray encode(const ServerMessage& message) {
 }
 
 Decoded<ServerMessage> decodeServerMessage(QByteArrayView json) {
-    auto parsed = parseObject(json);
+    auto parsed = parseEvent(json);
     if (auto* e = std::get_if<Error>(&parsed))
         return *e;
-    const QJsonObject o = std::get<QJsonObject>(parsed);
-    const auto event = requireString(o, QStringLiteral("event"));
-    if (auto* e = std::get_if<Error>(&event))
-        return *e;
-    const QString name = std::get<QString>(event);
+    const auto& [o, name] = std::get<std::pair<QJsonObject, QString>>(parsed);
     auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
 
     if (name == QLatin1String("welcome"))
