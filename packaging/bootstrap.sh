@@ -67,7 +67,7 @@ build() {
 
 run() {
   deps_run
-  build -DHERALD_WERROR=OFF
+  build
   local server="$BUILD_DIR/bin/herald-server"
   echo
   echo "Herald is starting on http://$LISTEN (development mode: loopback needs no token)."
@@ -76,12 +76,12 @@ run() {
   echo "  3. watch the banner appear on the page; Ctrl-C stops Herald"
   echo
   "$server" --listen "$LISTEN" --dev --jwt-secret "${HERALD_JWT_SECRET:-herald-dev-secret}" &
-  local pid=$!
-  trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' INT TERM EXIT
+  SERVER_PID=$!
+  trap 'kill -TERM "${SERVER_PID:-}" 2>/dev/null; wait "${SERVER_PID:-}" 2>/dev/null || true' INT TERM EXIT
   if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD_DIR/bin/herald-console" ]; then
     "$BUILD_DIR/bin/herald-console" --server "http://$LISTEN" &
   fi
-  wait $pid
+  wait "$SERVER_PID"
 }
 
 run_tests() {
