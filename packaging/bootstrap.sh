@@ -77,7 +77,7 @@ run() {
   echo
   "$server" --listen "$LISTEN" --dev --jwt-secret "${HERALD_JWT_SECRET:-herald-dev-secret}" &
   SERVER_PID=$!
-  trap 'kill -TERM "${SERVER_PID:-}" 2>/dev/null; wait "${SERVER_PID:-}" 2>/dev/null || true' INT TERM EXIT
+  trap 'kill -TERM "${SERVER_PID:-}" 2>/dev/null || true; wait "${SERVER_PID:-}" 2>/dev/null || true' INT TERM EXIT
   if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD_DIR/bin/herald-console" ]; then
     "$BUILD_DIR/bin/herald-console" --server "http://$LISTEN" &
   fi
