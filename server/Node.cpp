@@ -1,6 +1,7 @@
 #include "server/Node.h"
 
 #include "server/LocalBroker.h"
+#include "server/RedisBroker.h"
 #include "shared/Limits.h"
 #include "shared/Version.h"
 
@@ -31,19 +32,32 @@ std::variant<std::unique_ptr<Node>, QString> Node::create(Config config) {
         config.nodeId = defaultNodeId();
     if (!streams::isValidName(config.nodeId))
         return QStringLiteral("node_id \"%1\" must be 1-128 of [A-Za-z0-9_:-]").arg(config.nodeId);
-    if (!config.redisUrl.isEmpty())
-        return QStringLiteral("redis_url is set, but cluster mode is not available in this build yet");
+    std::unique_ptr<Broker> broker;
+    if (config.redisUrl.isEmpty()) {
+        if (!config.redisBridges.isEmpty())
+            return QStringLiteral("redis_bridges needs redis_url");
+        broker = std::make_unique<LocalBroker>();
+    } else {
+        auto url = RedisUrl::parse(config.redisUrl);
+        if (auto* error = std::get_if<QString>(&url))
+            return QStringLiteral("redis_url: ") + *error;
+        auto bridges = parseBridges(config.redisBridges);
+        if (auto* error = std::get_if<QString>(&bridges))
+            return QStringLiteral("redis_bridges: ") + *error;
+        broker = std::make_unique<RedisBroker>(std::get<RedisUrl>(url), config.redisPrefix.toUtf8(),
+                                               std::get<QList<QPair<QString, QString>>>(bridges));
+    }
     auto auth = Authenticator::create(config);
     if (auto* error = std::get_if<QString>(&auth))
         return *error;
-    return std::unique_ptr<Node>(new Node(std::move(config), std::get<Authenticator>(std::move(auth))));
+    return std::unique_ptr<Node>(new Node(std::move(config), std::get<Authenticator>(std::move(auth)), std::move(broker)));
 }
 
-Node::Node(Config config, Authenticator auth)
+Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
     : config_(std::move(config))
-    , auth_(std::move(auth)) {
+    , auth_(std::move(auth))
+    , broker_(std::move(broker)) {
     status_.startedAtMs = QDateTime::currentMSecsSinceEpoch();
-    broker_ = std::make_unique<LocalBroker>();
     hub_ = std::make_unique<Hub>(config_, config_.nodeId, *broker_, metrics_);
     presence_ = std::make_unique<Presence>(config_.nodeId, config_.heartbeatIntervalMs, *broker_,
                                            [this] { return selfInfo(); });
@@ -100,6 +114,16 @@ bool Node::start(QString* error) {
     status_.address = gateway_->address().toString() + QLatin1Char(':') + QString::number(gateway_->port());
     presence_->start();
     rateTimer_.start();
+    // Redis may be down at start: the node serves its own clients and /readyz says why.
+    if (auto* redis = qobject_cast<RedisBroker*>(broker_.get()))
+        redis->start();
+    connect(broker_.get(), &Broker::readyChanged, this, [this](bool ready) {
+        if (ready)
+            qCInfo(lcNode).noquote() << broker_->describe() << "reachable: cluster delivery resumed";
+        else
+            qCWarning(lcNode).noquote() << broker_->describe()
+                                        << "unreachable: serving this node's clients only; publishes answer 503";
+    });
     qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId << "listening on"
                              << listenUrl() << "broker:" << broker_->describe()
                              << (config_.devMode ? "(development mode: loopback needs no token)" : "");
@@ -121,24 +145,36 @@ void Node::shutdown() {
         return;
     status_.state = QStringLiteral("stopping");
     gateway_->stopAccepting();
-    presence_->leave();
     qCInfo(lcNode) << "stopping:" << hub_->connectionCount() << "connections asked to reconnect elsewhere";
     hub_->closeAll(close_code::kGoingAway, QStringLiteral("server shutting down"));
-    auto finish = [this] {
-        if (status_.state == QLatin1String("stopped"))
-            return;
-        status_.state = QStringLiteral("stopped");
-        Q_EMIT stopped();
+    // Stopped when the clients are gone (or the grace period is over) and the cluster has been
+    // told (or the broker could not take it within a second).
+    auto clientsGone = std::make_shared<bool>(hub_->connectionCount() == 0);
+    auto leaveSent = std::make_shared<bool>(false);
+    auto maybeFinish = [this, clientsGone, leaveSent] {
+        if (*clientsGone && *leaveSent && status_.state != QLatin1String("stopped")) {
+            status_.state = QStringLiteral("stopped");
+            Q_EMIT stopped();
+        }
     };
-    if (hub_->connectionCount() == 0) {
-        QTimer::singleShot(0, this, finish);
-        return;
-    }
-    connect(hub_.get(), &Hub::connectionCountChanged, this, [finish](qint64 n) {
-        if (n == 0)
-            finish();
+    presence_->leave([leaveSent, maybeFinish] {
+        *leaveSent = true;
+        maybeFinish();
     });
-    QTimer::singleShot(config_.shutdownGraceMs, this, finish);
+    QTimer::singleShot(1000, this, [leaveSent, maybeFinish] {
+        *leaveSent = true;
+        maybeFinish();
+    });
+    connect(hub_.get(), &Hub::connectionCountChanged, this, [clientsGone, maybeFinish](qint64 n) {
+        if (n == 0) {
+            *clientsGone = true;
+            maybeFinish();
+        }
+    });
+    QTimer::singleShot(config_.shutdownGraceMs, this, [clientsGone, maybeFinish] {
+        *clientsGone = true;
+        maybeFinish();
+    });
 }
 
 } // namespace herald

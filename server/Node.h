@@ -37,7 +37,7 @@ Q_SIGNALS:
     void stopped();
 
 private:
-    Node(Config config, Authenticator auth);
+    Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker);
     cluster::NodeInfo selfInfo() const;
     void sampleRates();
 

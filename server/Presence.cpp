@@ -34,9 +34,13 @@ void Presence::start() {
     send(cluster::SyncRequest{QStringLiteral("*"), selfId_});
 }
 
-void Presence::leave() {
+void Presence::leave(std::function<void()> sent) {
     heartbeat_.stop();
-    send(cluster::Leave{selfId_});
+    broker_.publish(cluster::kControlKey, cluster::encode(cluster::Leave{selfId_}),
+                    [sent = std::move(sent)](std::optional<Error>) {
+                        if (sent)
+                            sent();
+                    });
 }
 
 void Presence::send(const cluster::ControlMessage& message) {

@@ -29,8 +29,9 @@ public:
              QObject* parent = nullptr);
 
     void start();
-    // Tells the others this node is going (they drop it at once).
-    void leave();
+    // Tells the others this node is going (they drop it at once); `sent` runs once the broker
+    // has taken the message (or refused it).
+    void leave(std::function<void()> sent = {});
 
     // The local user set, from the Hub: first connection of a user / last one gone.
     void userArrived(const QString& user);
