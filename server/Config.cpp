@@ -225,6 +225,9 @@ const QList<Setting>& settings() {
          durationSetting(&Config::onlineIntervalMs, 50)},
         {"shutdown_grace", "DURATION", "Time given to clients to close on SIGTERM (default 2s).",
          durationSetting(&Config::shutdownGraceMs, 0)},
+        {"publish_timeout", "DURATION", "How long a publish may wait for the broker's confirmation "
+                                        "before it is answered 503 (default 5s).",
+         durationSetting(&Config::publishTimeoutMs, 10)},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL", "redis://[:password@]host:port[/db]; empty runs a single node.",

@@ -41,6 +41,7 @@ struct Config {
     qint64 maxOutboundBytes = 4 * 1024 * 1024;
     int onlineIntervalMs = 1000;
     int shutdownGraceMs = 2000;
+    int publishTimeoutMs = 5000;    // a publish the broker has not confirmed by then is a 503
 
     QString webRoot;                // empty: the demo page built into the binary
 

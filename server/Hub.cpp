@@ -144,20 +144,35 @@ QString Hub::nextMessageId() {
 
 void Hub::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
                          PublishCallback done) {
-    broker_.publish(key, payload, [this, key, id, payload, done = std::move(done)](std::optional<Error> error) {
-        if (error && error->code == ErrorCode::Unavailable) {
-            // The cluster is out of reach: this node's own subscribers still get the message,
-            // and the caller is told plainly that the others did not.
-            onBusMessage(key, payload);
-            error->message += QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
-        }
+    // Answered once: by the broker, or by the timeout when the broker hangs (a frozen Redis).
+    auto answered = std::make_shared<bool>(false);
+    auto finish = [this, key, id, done = std::move(done), answered](std::optional<Error> error) {
+        if (*answered)
+            return;
+        *answered = true;
         if (error)
             metrics_.countError(error->code);
         else
             metrics_.published++;
         if (done)
             done(PublishResult{id, key, error});
+    };
+    broker_.publish(key, payload, [this, key, payload, finish](std::optional<Error> error) {
+        if (error && error->code == ErrorCode::Unavailable) {
+            // The cluster is out of reach: this node's own subscribers still get the message,
+            // and the caller is told plainly that the others did not.
+            onBusMessage(key, payload);
+            error->message += QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
+        }
+        finish(error);
     });
+    if (!*answered) {
+        QTimer::singleShot(config_.publishTimeoutMs, this, [finish, ms = config_.publishTimeoutMs] {
+            finish(Error{ErrorCode::Unavailable,
+                         QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
+                                        "still be delivered").arg(ms)});
+        });
+    }
 }
 
 void Hub::publish(const streams::StreamRef& stream, const QByteArray& dataJson, PublishCallback done) {

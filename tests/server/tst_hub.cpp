@@ -49,7 +49,10 @@ public:
         active.remove(key);
     }
     bool down = false; // the cluster link is gone: publishes fail
+    bool hung = false; // the broker never answers (a frozen Redis)
     void publish(const QString& key, const QByteArray& payload, PublishDone done) override {
+        if (hung)
+            return;
         if (down) {
             QMetaObject::invokeMethod(this, [done] { done(Error{ErrorCode::Unavailable, QStringLiteral("redis unreachable")}); },
                                       Qt::QueuedConnection);
@@ -226,6 +229,22 @@ private Q_SLOTS:
         QVERIFY(result->error->message.contains(QStringLiteral("this node's connections only")));
         QCOMPARE(c.transport->events(QStringLiteral("message")).size(), 1);
         QCOMPARE(metrics_.errors.value(ErrorCode::Unavailable), 1);
+    }
+
+    void hungBrokerIsAnsweredByTheTimeout() {
+        config_.publishTimeoutMs = 100;
+        hub_ = std::make_unique<Hub>(config_, QStringLiteral("n1"), *broker_, metrics_);
+        broker_->hung = true;
+        int answers = 0;
+        std::optional<PublishResult> result;
+        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1", [&](const PublishResult& r) {
+            ++answers;
+            result = r;
+        });
+        QTRY_VERIFY(result.has_value());
+        QCOMPARE(result->error->code, ErrorCode::Unavailable);
+        QVERIFY(result->error->message.contains(QStringLiteral("did not confirm")));
+        QCOMPARE(answers, 1);
     }
 
     void onlineCountsAndUniqueUsers() {
