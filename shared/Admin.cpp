@@ -1,0 +1,218 @@
+#include "shared/Admin.h"
+
+#include "shared/Codec.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace herald::admin {
+namespace {
+
+QByteArray toJson(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
+Error badRequest(const QString& message) { return {ErrorCode::BadRequest, message}; }
+
+constexpr std::pair<Target::Kind, const char*> kKinds[] = {
+    {Target::Kind::All, "all"}, {Target::Kind::Stream, "stream"}, {Target::Kind::User, "user"}, {Target::Kind::Node, "node"}};
+
+QJsonObject targetJson(const Target& t) {
+    return {{QStringLiteral("kind"), targetKindName(t.kind)}, {QStringLiteral("value"), t.value}};
+}
+
+std::variant<Target, Error> readTarget(const QJsonValue& v) {
+    if (v.isUndefined() || v.isNull())
+        return Target{};
+    if (!v.isObject())
+        return badRequest(QStringLiteral("\"target\" must be an object {\"kind\", \"value\"}"));
+    const QJsonObject o = v.toObject();
+    const QString kind = o.value(QLatin1String("kind")).toString();
+    for (const auto& [k, name] : kKinds) {
+        if (kind == QLatin1String(name)) {
+            Target t{k, o.value(QLatin1String("value")).toString()};
+            if (k != Target::Kind::All && t.value.isEmpty())
+                return badRequest(QStringLiteral("a %1 target needs a \"value\"").arg(kind));
+            return t;
+        }
+    }
+    return badRequest(QStringLiteral("target kind must be all, stream, user or node, not \"%1\"").arg(kind.left(40)));
+}
+
+int readLimit(const QJsonObject& o, int fallback) {
+    const QJsonValue v = o.value(QLatin1String("limit"));
+    return v.isDouble() ? std::clamp(v.toInt(), 1, 1000) : fallback;
+}
+
+} // namespace
+
+QString targetKindName(Target::Kind kind) {
+    for (const auto& [k, name] : kKinds)
+        if (k == kind)
+            return QString::fromLatin1(name);
+    return QStringLiteral("all");
+}
+
+qint64 BroadcastReport::delivered() const {
+    qint64 sum = 0;
+    for (qint64 n : deliveredByNode)
+        sum += n;
+    return sum;
+}
+
+Decoded<AdminCommand> decodeCommand(QByteArrayView json) {
+    // The client protocol's own events come first: tail is a subscribe.
+    auto client = codec::decodeClientMessage(json);
+    if (auto* m = std::get_if<ClientMessage>(&client))
+        return std::visit([](const auto& v) -> AdminCommand { return v; }, *m);
+    const Error clientError = std::get<Error>(client);
+    if (clientError.code != ErrorCode::UnknownEvent)
+        return clientError;
+    const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size())).object();
+    const QString event = o.value(QLatin1String("event")).toString();
+    if (event == QLatin1String("broadcast")) {
+        auto notice = codec::decodeBroadcastRequest(json);
+        if (auto* e = std::get_if<Error>(&notice))
+            return *e;
+        auto target = readTarget(o.value(QLatin1String("target")));
+        if (auto* e = std::get_if<Error>(&target))
+            return *e;
+        return BroadcastCommand{o.value(QLatin1String("id")).toString(), std::get<Target>(target),
+                                std::get<BroadcastRequest>(notice).notice};
+    }
+    if (event == QLatin1String("streams"))
+        return StreamsCommand{readLimit(o, 50)};
+    if (event == QLatin1String("audit"))
+        return AuditCommand{readLimit(o, 100)};
+    if (event == QLatin1String("drain") || event == QLatin1String("disconnect")) {
+        const char* key = event == QLatin1String("drain") ? "node" : "user";
+        const QString value = o.value(QLatin1String(key)).toString();
+        if (value.isEmpty())
+            return badRequest(QStringLiteral("\"%1\" needs a \"%2\"").arg(event, QLatin1String(key)));
+        if (event == QLatin1String("drain"))
+            return DrainCommand{value};
+        return DisconnectCommand{value};
+    }
+    return Error{ErrorCode::UnknownEvent,
+                 QStringLiteral("unknown admin event \"%1\" (expected broadcast, streams, drain, disconnect, "
+                                "audit, subscribe, unsubscribe or ping)").arg(event.left(64))};
+}
+
+QByteArray encode(const AdminCommand& command) {
+    return std::visit(
+        [](const auto& c) -> QByteArray {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, BroadcastCommand>) {
+                return toJson({{QStringLiteral("event"), QStringLiteral("broadcast")},
+                               {QStringLiteral("id"), c.requestId},
+                               {QStringLiteral("target"), targetJson(c.target)},
+                               {QStringLiteral("title"), c.notice.title},
+                               {QStringLiteral("body"), c.notice.body},
+                               {QStringLiteral("level"), levelName(c.notice.level)}});
+            } else if constexpr (std::is_same_v<T, StreamsCommand>) {
+                return toJson({{QStringLiteral("event"), QStringLiteral("streams")}, {QStringLiteral("limit"), c.limit}});
+            } else if constexpr (std::is_same_v<T, AuditCommand>) {
+                return toJson({{QStringLiteral("event"), QStringLiteral("audit")}, {QStringLiteral("limit"), c.limit}});
+            } else if constexpr (std::is_same_v<T, DrainCommand>) {
+                return toJson({{QStringLiteral("event"), QStringLiteral("drain")}, {QStringLiteral("node"), c.node}});
+            } else if constexpr (std::is_same_v<T, DisconnectCommand>) {
+                return toJson({{QStringLiteral("event"), QStringLiteral("disconnect")}, {QStringLiteral("user"), c.user}});
+            } else {
+                return codec::encode(ClientMessage{c});
+            }
+        },
+        command);
+}
+
+QByteArray encode(const AdminEvent& event) {
+    return std::visit(
+        [](const auto& e) -> QByteArray {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, ClusterSnapshot>) {
+                QJsonArray nodes;
+                for (const cluster::NodeInfo& n : e.nodes)
+                    nodes.append(cluster::toJson(n));
+                return toJson({{QStringLiteral("event"), QStringLiteral("cluster")},
+                               {QStringLiteral("nodes"), nodes},
+                               {QStringLiteral("totals"),
+                                QJsonObject{{QStringLiteral("connections"), e.connections},
+                                            {QStringLiteral("users"), e.users},
+                                            {QStringLiteral("nodes"), static_cast<qint64>(e.nodes.size())}}}});
+            } else if constexpr (std::is_same_v<T, BroadcastReport>) {
+                QJsonObject byNode;
+                for (auto it = e.deliveredByNode.begin(); it != e.deliveredByNode.end(); ++it)
+                    byNode.insert(it.key(), it.value());
+                return toJson({{QStringLiteral("event"), QStringLiteral("broadcast-report")},
+                               {QStringLiteral("id"), e.requestId},
+                               {QStringLiteral("message_id"), e.messageId},
+                               {QStringLiteral("target"), targetJson(e.target)},
+                               {QStringLiteral("nodes"), byNode},
+                               {QStringLiteral("delivered"), e.delivered()}});
+            } else if constexpr (std::is_same_v<T, StreamsReport>) {
+                QJsonArray list;
+                for (const StreamStat& s : e.streams)
+                    list.append(QJsonObject{{QStringLiteral("stream"), s.stream}, {QStringLiteral("subscribers"), s.subscribers}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("streams")}, {QStringLiteral("streams"), list}});
+            } else if constexpr (std::is_same_v<T, AuditReport>) {
+                QJsonArray list;
+                for (const AuditEntry& a : e.entries)
+                    list.append(QJsonObject{{QStringLiteral("at_ms"), a.atMs}, {QStringLiteral("who"), a.who},
+                                            {QStringLiteral("action"), a.action}, {QStringLiteral("target"), a.target},
+                                            {QStringLiteral("detail"), a.detail}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("audit")}, {QStringLiteral("entries"), list}});
+            } else {
+                return toJson({{QStringLiteral("event"), QStringLiteral("ack")}, {QStringLiteral("id"), e.requestId},
+                               {QStringLiteral("what"), e.what}});
+            }
+        },
+        event);
+}
+
+Decoded<std::variant<AdminEvent, ServerMessage>> decodeEvent(QByteArrayView json) {
+    using Result = std::variant<AdminEvent, ServerMessage>;
+    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size()));
+    const QJsonObject o = doc.object();
+    const QString event = o.value(QLatin1String("event")).toString();
+    auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
+    if (event == QLatin1String("cluster")) {
+        ClusterSnapshot s;
+        for (const QJsonValue& n : o.value(QLatin1String("nodes")).toArray())
+            s.nodes.append(cluster::nodeFromJson(n.toObject()));
+        const QJsonObject totals = o.value(QLatin1String("totals")).toObject();
+        s.connections = totals.value(QLatin1String("connections")).toInteger();
+        s.users = totals.value(QLatin1String("users")).toInteger();
+        return Result{AdminEvent{s}};
+    }
+    if (event == QLatin1String("broadcast-report")) {
+        BroadcastReport r{str("id"), str("message_id"), {}, {}};
+        if (auto target = readTarget(o.value(QLatin1String("target"))); std::holds_alternative<Target>(target))
+            r.target = std::get<Target>(target);
+        const QJsonObject nodes = o.value(QLatin1String("nodes")).toObject();
+        for (auto it = nodes.begin(); it != nodes.end(); ++it)
+            r.deliveredByNode.insert(it.key(), it.value().toInteger());
+        return Result{AdminEvent{r}};
+    }
+    if (event == QLatin1String("streams")) {
+        StreamsReport r;
+        for (const QJsonValue& v : o.value(QLatin1String("streams")).toArray())
+            r.streams.append({v.toObject().value(QLatin1String("stream")).toString(),
+                              v.toObject().value(QLatin1String("subscribers")).toInteger()});
+        return Result{AdminEvent{r}};
+    }
+    if (event == QLatin1String("audit")) {
+        AuditReport r;
+        for (const QJsonValue& v : o.value(QLatin1String("entries")).toArray()) {
+            const QJsonObject a = v.toObject();
+            r.entries.append({a.value(QLatin1String("at_ms")).toInteger(), a.value(QLatin1String("who")).toString(),
+                              a.value(QLatin1String("action")).toString(), a.value(QLatin1String("target")).toString(),
+                              a.value(QLatin1String("detail")).toString()});
+        }
+        return Result{AdminEvent{r}};
+    }
+    if (event == QLatin1String("ack"))
+        return Result{AdminEvent{Ack{str("id"), str("what")}}};
+    auto server = codec::decodeServerMessage(json);
+    if (auto* e = std::get_if<Error>(&server))
+        return *e;
+    return Result{std::get<ServerMessage>(server)};
+}
+
+} // namespace herald::admin
