@@ -219,6 +219,18 @@ private Q_SLOTS:
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 6, 2, 3), 20000);
     }
 
+    void cleanlyStoppedNodeLeavesAtOnce() {
+        ServerProcess extra({QStringLiteral("--redis-url"), redis_->url(), QStringLiteral("--node-id"), QStringLiteral("n4"),
+                             QStringLiteral("--api-tokens"), QString::fromLatin1(kApiToken), QStringLiteral("--heartbeat-interval"),
+                             QStringLiteral("5s")});
+        QString error;
+        QVERIFY2(extra.start(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(totalsOf(node(1)).value(QLatin1String("nodes")).toInteger() == 4, 15000);
+        QCOMPARE(extra.stop(), 0);
+        // With a 5 s heartbeat, expiry would take 15 s: the leave message removes it well before.
+        QTRY_VERIFY_WITH_TIMEOUT(totalsOf(node(1)).value(QLatin1String("nodes")).toInteger() == 3, 5000);
+    }
+
     void killedNodeLeavesTheTotals() {
         for (int i : {1, 3})
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 4, 2, 3), 20000);
