@@ -1,6 +1,7 @@
 #include "server/Authenticator.h"
 
 #include <QFile>
+#include <QRegularExpression>
 
 namespace herald {
 namespace {
@@ -14,6 +15,16 @@ bool anyEquals(const QByteArrayList& tokens, const QByteArray& candidate) {
 }
 
 Error unauthorized(const QString& message) { return {ErrorCode::Unauthorized, message}; }
+
+// "name:token" names an admin token; a bare token is "admin". The name is 1-64 of
+// [A-Za-z0-9_.@-], so a token that itself contains ':' needs a name in front of it.
+QPair<QString, QByteArray> splitAdminEntry(const QByteArray& entry) {
+    static const QRegularExpression name(QStringLiteral("^[A-Za-z0-9_.@-]{1,64}$"));
+    const qsizetype colon = entry.indexOf(':');
+    if (colon > 0 && colon + 1 < entry.size() && name.match(QString::fromUtf8(entry.left(colon))).hasMatch())
+        return {QString::fromUtf8(entry.left(colon)), entry.mid(colon + 1)};
+    return {QStringLiteral("admin"), entry};
+}
 
 } // namespace
 
@@ -51,16 +62,30 @@ std::variant<Authenticator, QString> Authenticator::create(const Config& config)
 
 Authenticator::Authenticator(const Config& config, JwtVerifier verifier)
     : apiTokens_(config.apiTokens)
-    , adminTokens_(config.adminTokens)
     , devMode_(config.devMode)
-    , verifier_(std::move(verifier)) {}
+    , verifier_(std::move(verifier)) {
+    for (const QByteArray& entry : config.adminTokens) {
+        const auto [name, token] = splitAdminEntry(entry);
+        adminNames_.append(name);
+        adminTokens_.append(token);
+    }
+}
 
-bool Authenticator::isAdminToken(const QByteArray& token) const {
-    return !token.isEmpty() && anyEquals(adminTokens_, token);
+std::optional<QString> Authenticator::adminName(const QByteArray& token) const {
+    if (token.isEmpty())
+        return std::nullopt;
+    // Every configured token is compared so the time taken does not say which one matched.
+    qsizetype found = -1;
+    for (qsizetype i = 0; i < adminTokens_.size(); ++i)
+        if (constantTimeEquals(adminTokens_[i], token) && found < 0)
+            found = i;
+    if (found < 0)
+        return std::nullopt;
+    return adminNames_[found];
 }
 
 bool Authenticator::isApiToken(const QByteArray& token) const {
-    return !token.isEmpty() && (anyEquals(apiTokens_, token) || isAdminToken(token));
+    return !token.isEmpty() && (anyEquals(apiTokens_, token) || adminName(token).has_value());
 }
 
 bool Authenticator::devLoopback(const QHostAddress& peer) const {
@@ -99,8 +124,10 @@ std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoin
         return Identity{Identity::Role::User, c.subject, c.expiresAt};
     }
     case Endpoint::Admin:
-        if (isAdminToken(token) || devLoopback(peer))
-            return Identity{Identity::Role::Admin, {}, 0};
+        if (auto name = adminName(token))
+            return Identity{Identity::Role::Admin, *name, 0};
+        if (devLoopback(peer))
+            return Identity{Identity::Role::Admin, QStringLiteral("dev"), 0};
         if (adminTokens_.isEmpty())
             return unauthorized(QStringLiteral("no admin token is configured on this node"));
         return unauthorized(token.isEmpty() ? QStringLiteral("/admin needs an admin token")

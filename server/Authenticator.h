@@ -31,13 +31,15 @@ public:
 
 private:
     Authenticator(const Config& config, JwtVerifier verifier);
-    bool isAdminToken(const QByteArray& token) const;
+    // The admin token's name when `token` is one.
+    std::optional<QString> adminName(const QByteArray& token) const;
     bool isApiToken(const QByteArray& token) const;
     bool devLoopback(const QHostAddress& peer) const;
 
     // Copies, not a reference: the Authenticator outlives the Config it was built from.
     QByteArrayList apiTokens_;
     QByteArrayList adminTokens_;
+    QStringList adminNames_;        // parallel to adminTokens_
     bool devMode_ = false;
     JwtVerifier verifier_;
 };

@@ -196,7 +196,8 @@ const QList<Setting>& settings() {
              c.apiTokens = splitTokens(v);
              return std::nullopt;
          }},
-        {"admin_tokens", "LIST", "Comma-separated tokens for /admin (they also work as API tokens).",
+        {"admin_tokens", "LIST", "Comma-separated tokens for /admin, each \"token\" or \"name:token\" (the name "
+                                 "appears in the audit log; they also work as API tokens).",
          [](Config& c, const QString& v) -> std::optional<QString> {
              c.adminTokens = splitTokens(v);
              return std::nullopt;
@@ -225,6 +226,9 @@ const QList<Setting>& settings() {
          durationSetting(&Config::onlineIntervalMs, 50)},
         {"shutdown_grace", "DURATION", "Time given to clients to close on SIGTERM (default 2s).",
          durationSetting(&Config::shutdownGraceMs, 0)},
+        {"drain_period", "DURATION", "An admin drain closes this node's clients (1012) evenly over this "
+                                     "period (default 10s).",
+         durationSetting(&Config::drainPeriodMs, 0)},
         {"publish_timeout", "DURATION", "How long a publish may wait for the broker's confirmation "
                                         "before it is answered 503 (default 5s).",
          durationSetting(&Config::publishTimeoutMs, 10)},

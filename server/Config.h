@@ -28,7 +28,7 @@ struct Config {
 
     // Static credentials for the HTTP API and the /admin endpoint.
     QByteArrayList apiTokens;
-    QByteArrayList adminTokens;
+    QByteArrayList adminTokens;     // "token" or "name:token" (the name is shown in the audit log)
 
     // Limits.
     qint64 maxMessageBytes = 64 * 1024;
@@ -41,6 +41,7 @@ struct Config {
     qint64 maxOutboundBytes = 4 * 1024 * 1024;
     int onlineIntervalMs = 1000;
     int shutdownGraceMs = 2000;
+    int drainPeriodMs = 10'000;     // an admin drain closes the node's clients evenly over this
     int publishTimeoutMs = 5000;    // a publish the broker has not confirmed by then is a 503
 
     QString webRoot;                // empty: the demo page built into the binary

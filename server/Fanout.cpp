@@ -62,4 +62,12 @@ QStringList Fanout::keysOf(Session* session) const {
     return it == bySession_.cend() ? QStringList{} : QStringList(it->begin(), it->end());
 }
 
+QList<QPair<QString, qint64>> Fanout::counts() const {
+    QList<QPair<QString, qint64>> out;
+    out.reserve(byKey_.size());
+    for (auto it = byKey_.cbegin(); it != byKey_.cend(); ++it)
+        out.append({it.key(), static_cast<qint64>(it.value().size())});
+    return out;
+}
+
 } // namespace herald

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QHash>
+#include <QList>
+#include <QPair>
 #include <QSet>
 #include <QString>
 
@@ -26,6 +28,8 @@ public:
     QStringList keysOf(Session* session) const;
 
     qsizetype streamCount() const { return byKey_.size(); }
+    // Every key with its number of subscribers, in no order.
+    QList<QPair<QString, qint64>> counts() const;
     qint64 totalSubscriptions() const { return total_; }
 
 private:

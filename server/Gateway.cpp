@@ -118,6 +118,11 @@ void Gateway::onWebSocketReady() {
         ws->setParent(nullptr);
         ws->setMaxAllowedIncomingMessageSize(static_cast<quint64>(config_.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(config_.maxMessageBytes));
+        if (draining_) {
+            refuse(ws, close_code::kServiceRestart,
+                   {ErrorCode::Unavailable, QStringLiteral("node is draining; reconnect to another node")});
+            continue;
+        }
         if (hub_.connectionCount() >= config_.maxConnections) {
             refuse(ws, close_code::kTryAgainLater,
                    {ErrorCode::Unavailable, QStringLiteral("node is full (%1 connections); reconnect "

@@ -30,6 +30,8 @@ public:
     bool isListening() const { return server_.isListening(); }
     // Stops taking new connections (shutdown, drain); open ones are left to the caller.
     void stopAccepting();
+    // Draining: HTTP still answers (/readyz says 503), new WebSockets are refused with 1012.
+    void setDraining(bool draining) { draining_ = draining; }
 
 private:
     void acceptPending();
@@ -52,6 +54,7 @@ private:
         qint64 deadlineMs;
     };
     QHash<QString, PendingUpgrade> upgrading_;
+    bool draining_ = false;
     static constexpr int kMaxPendingHandshakes = 1024;
 };
 

@@ -52,6 +52,7 @@ Session* Hub::attach(Identity identity, std::unique_ptr<ClientTransport> transpo
     metrics_.connectionsAccepted++;
     raw->sendEvent(WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
     Q_EMIT connectionCountChanged(connectionCount());
+    Q_EMIT sessionAttached(id);
     return raw;
 }
 
@@ -267,6 +268,66 @@ OnlineEvent Hub::onlineNow() const {
 void Hub::closeAll(int code, const QString& reason) {
     for (const auto& [id, s] : sessions_)
         s->close(code, reason); // never detaches synchronously (see Gateway)
+}
+
+qint64 Hub::sendWhere(const std::function<bool(const Session&)>& match, const QString& frame) {
+    QList<Session*> targets;
+    for (const auto& [id, s] : sessions_)
+        if (match(*s))
+            targets.append(s.get());
+    qint64 sent = 0;
+    for (Session* s : targets)
+        sent += s->send(frame) ? 1 : 0;
+    return sent;
+}
+
+qint64 Hub::sendToSubscribers(const QString& key, const QString& frame) {
+    const QSet<Session*> targets = fanout_.subscribers(key);
+    qint64 sent = 0;
+    for (Session* s : targets)
+        sent += s->send(frame) ? 1 : 0;
+    return sent;
+}
+
+int Hub::closeWhere(const std::function<bool(const Session&)>& match, int code, const QString& reason) {
+    int closed = 0;
+    for (const auto& [id, s] : sessions_) {
+        if (!s->isClosing() && match(*s)) {
+            s->close(code, reason);
+            ++closed;
+        }
+    }
+    return closed;
+}
+
+QList<quint64> Hub::sessionIds() const {
+    QList<quint64> ids;
+    ids.reserve(static_cast<qsizetype>(sessions_.size()));
+    for (const auto& [id, s] : sessions_)
+        ids.append(id);
+    return ids;
+}
+
+QList<QPair<QString, qint64>> Hub::topStreams(int limit) const {
+    QList<QPair<QString, qint64>> out = fanout_.counts();
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    if (out.size() > limit)
+        out.resize(limit);
+    return out;
+}
+
+void Hub::handleAdmin(Session& session, const admin::AdminCommand& command) {
+    if (const auto* s = std::get_if<SubscribeRequest>(&command))
+        return subscribe(session, *s);
+    if (const auto* u = std::get_if<UnsubscribeRequest>(&command))
+        return unsubscribe(session, *u);
+    if (std::holds_alternative<PingRequest>(command))
+        return session.sendEvent(PongEvent{});
+    if (!adminHandler_)
+        return session.sendError(ErrorCode::Unavailable, QStringLiteral("admin commands are not available on this node"));
+    adminHandler_(session, command);
 }
 
 } // namespace herald

@@ -5,6 +5,7 @@
 #include "server/Fanout.h"
 #include "server/Metrics.h"
 #include "server/Session.h"
+#include "shared/Admin.h"
 #include "shared/Messages.h"
 #include "shared/Streams.h"
 
@@ -67,11 +68,32 @@ public:
     // Closes every connection with `code` (shutdown and drain).
     void closeAll(int code, const QString& reason);
 
+    // Generic primitives for the admin side (which lives outside the hub, see AdminService).
+    // Sends a shared frame to the sessions matching `match` / subscribed to `key`; returns how
+    // many took it (slow consumers that were closed instead are not counted).
+    qint64 sendWhere(const std::function<bool(const Session&)>& match, const QString& frame);
+    qint64 sendToSubscribers(const QString& key, const QString& frame);
+    // Closes the sessions matching `match`; returns how many.
+    int closeWhere(const std::function<bool(const Session&)>& match, int code, const QString& reason);
+    // Ids of the current sessions (a copy: the caller may close them in any order later).
+    QList<quint64> sessionIds() const;
+    // Local subscribers per stream key, most first, at most `limit`.
+    QList<QPair<QString, qint64>> topStreams(int limit) const;
+    QString newMessageId() { return nextMessageId(); }
+
+    // Where /admin commands other than subscribe/unsubscribe/ping go; without a handler they
+    // are answered "unavailable".
+    using AdminHandler = std::function<void(Session&, const admin::AdminCommand&)>;
+    void setAdminHandler(AdminHandler handler) { adminHandler_ = std::move(handler); }
+    void handleAdmin(Session& session, const admin::AdminCommand& command);
+
     // Where the "online" feed takes its figures (cluster totals); local counts by default.
     void setOnlineSource(std::function<OnlineEvent()> source) { onlineSource_ = std::move(source); }
 
 Q_SIGNALS:
     void connectionCountChanged(qint64 connections);
+    // A new session was greeted (emitted after its welcome).
+    void sessionAttached(quint64 sessionId);
     // A user's first connection on this node / its last one gone.
     void userArrived(const QString& user);
     void userLeft(const QString& user);
@@ -102,6 +124,7 @@ private:
     QTimer onlineTimer_;
     OnlineEvent lastOnline_{-1, -1};
     std::function<OnlineEvent()> onlineSource_;
+    AdminHandler adminHandler_;
     OnlineEvent onlineNow() const;
 
 };

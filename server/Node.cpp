@@ -7,6 +7,7 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QHostInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
@@ -73,10 +74,15 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
     gateway_ = std::make_unique<Gateway>(
         config_, *hub_, auth_,
         [this](const HttpRequest& request, HttpApi::Respond respond) { api_->handle(request, std::move(respond)); });
+    auto* redis = qobject_cast<RedisBroker*>(broker_.get());
+    audit_ = std::make_unique<Audit>(redis ? &redis->commands() : nullptr, config_.redisPrefix.toUtf8() + "audit");
+    admin_ = std::make_unique<AdminService>(config_.nodeId, *hub_, *broker_, *presence_, *audit_, [this] { drain(); });
 }
 
 Node::~Node() {
     // Sessions hold sockets; close them before the gateway and broker go.
+    admin_.reset();
+    audit_.reset();
     gateway_.reset();
     api_.reset();
     presence_.reset();
@@ -140,8 +146,48 @@ QString Node::listenUrl() const {
     return QStringLiteral("http://%1:%2").arg(host).arg(gateway_->port());
 }
 
+void Node::drain() {
+    if (status_.state != QLatin1String("serving"))
+        return;
+    status_.state = QStringLiteral("draining");
+    gateway_->setDraining(true);
+    // Clients first, admin consoles last (they may want to watch the drain).
+    QList<quint64> order;
+    QList<quint64> admins;
+    for (quint64 id : hub_->sessionIds()) {
+        const Session* s = hub_->session(id);
+        (s && s->identity().role == Identity::Role::Admin ? admins : order).append(id);
+    }
+    order += admins;
+    qCInfo(lcNode) << "draining:" << order.size() << "connections asked to reconnect elsewhere over"
+                   << config_.drainPeriodMs << "ms";
+    if (order.isEmpty())
+        return;
+    // Connection i goes at i * period / n, so the others' load rises evenly, not in one step.
+    const qint64 total = order.size();
+    const int periodMs = config_.drainPeriodMs;
+    auto* timer = new QTimer(this);
+    timer->setInterval(static_cast<int>(std::clamp<qint64>(periodMs / total, 10, 250)));
+    auto started = std::make_shared<QElapsedTimer>();
+    started->start();
+    auto closed = std::make_shared<qint64>(0);
+    auto step = [this, timer, order, total, periodMs, started, closed] {
+        const qint64 due = periodMs <= 0 ? total : std::min(total, started->elapsed() * total / periodMs + 1);
+        for (; *closed < due; ++*closed)
+            if (Session* s = hub_->session(order[static_cast<qsizetype>(*closed)]))
+                s->close(close_code::kServiceRestart, QStringLiteral("node draining: reconnect to another node"));
+        if (*closed >= total) {
+            timer->stop();
+            timer->deleteLater();
+        }
+    };
+    connect(timer, &QTimer::timeout, this, step);
+    timer->start();
+    step();
+}
+
 void Node::shutdown() {
-    if (status_.state == QLatin1String("stopping"))
+    if (status_.state == QLatin1String("stopping") || status_.state == QLatin1String("stopped"))
         return;
     status_.state = QStringLiteral("stopping");
     gateway_->stopAccepting();

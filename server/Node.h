@@ -1,5 +1,7 @@
 #pragma once
 
+#include "server/AdminService.h"
+#include "server/Audit.h"
 #include "server/Authenticator.h"
 #include "server/Broker.h"
 #include "server/Config.h"
@@ -30,6 +32,10 @@ public:
     // are gone or the grace period is over.
     void shutdown();
 
+    // An admin's drain: stop taking WebSockets, report "draining" (heartbeats, /readyz 503) and
+    // close every client with 1012 spread evenly over drain_period; the node keeps running.
+    void drain();
+
     QString listenUrl() const;
     Hub& hub() { return *hub_; }
 
@@ -55,6 +61,8 @@ private:
     double deliveriesRate_ = 0;
     std::unique_ptr<HttpApi> api_;
     std::unique_ptr<Gateway> gateway_;
+    std::unique_ptr<Audit> audit_;
+    std::unique_ptr<AdminService> admin_;
 };
 
 } // namespace herald

@@ -1,6 +1,7 @@
 #include "server/Session.h"
 
 #include "server/Hub.h"
+#include "shared/Admin.h"
 #include "shared/Codec.h"
 #include "shared/Limits.h"
 
@@ -18,6 +19,13 @@ Session::Session(quint64 id, Identity identity, std::unique_ptr<ClientTransport>
 void Session::onText(QByteArrayView frame, qint64 nowMs) {
     lastActivityMs_ = nowMs;
     hub_.metrics().messagesIn++;
+    if (identity_.role == Identity::Role::Admin) {
+        // The console's protocol: the client events plus the admin commands (shared/Admin.h).
+        auto command = admin::decodeCommand(frame);
+        if (auto* error = std::get_if<Error>(&command))
+            return sendError(error->code, error->message);
+        return hub_.handleAdmin(*this, std::get<admin::AdminCommand>(command));
+    }
     auto decoded = codec::decodeClientMessage(frame);
     if (auto* error = std::get_if<Error>(&decoded)) {
         sendError(error->code, error->message);

@@ -65,8 +65,45 @@ QByteArray encode(const ControlMessage& message) {
                 return toBytes({{QStringLiteral("type"), QStringLiteral("sync")},
                                 {QStringLiteral("node"), m.node},
                                 {QStringLiteral("from"), m.from}});
-            } else {
+            } else if constexpr (std::is_same_v<T, Leave>) {
                 return toBytes({{QStringLiteral("type"), QStringLiteral("leave")}, {QStringLiteral("node"), m.node}});
+            } else if constexpr (std::is_same_v<T, AdminBroadcast>) {
+                return toBytes({{QStringLiteral("type"), QStringLiteral("admin-broadcast")},
+                                {QStringLiteral("node"), m.origin},
+                                {QStringLiteral("message_id"), m.messageId},
+                                {QStringLiteral("request_id"), m.requestId},
+                                {QStringLiteral("target_kind"), m.targetKind},
+                                {QStringLiteral("target_value"), m.targetValue},
+                                {QStringLiteral("title"), m.notice.title},
+                                {QStringLiteral("body"), m.notice.body},
+                                {QStringLiteral("level"), levelName(m.notice.level)}});
+            } else if constexpr (std::is_same_v<T, DeliveryReport>) {
+                return toBytes({{QStringLiteral("type"), QStringLiteral("delivery-report")},
+                                {QStringLiteral("node"), m.node},
+                                {QStringLiteral("origin"), m.origin},
+                                {QStringLiteral("message_id"), m.messageId},
+                                {QStringLiteral("delivered"), m.delivered}});
+            } else if constexpr (std::is_same_v<T, StreamsQuery>) {
+                return toBytes({{QStringLiteral("type"), QStringLiteral("streams-query")},
+                                {QStringLiteral("node"), m.origin},
+                                {QStringLiteral("query_id"), m.queryId}});
+            } else if constexpr (std::is_same_v<T, StreamsAnswer>) {
+                QJsonArray list;
+                for (const auto& [key, count] : m.streams)
+                    list.append(QJsonArray{key, count});
+                return toBytes({{QStringLiteral("type"), QStringLiteral("streams-answer")},
+                                {QStringLiteral("node"), m.node},
+                                {QStringLiteral("origin"), m.origin},
+                                {QStringLiteral("query_id"), m.queryId},
+                                {QStringLiteral("streams"), list}});
+            } else if constexpr (std::is_same_v<T, DrainOrder>) {
+                return toBytes({{QStringLiteral("type"), QStringLiteral("drain")},
+                                {QStringLiteral("node"), m.node},
+                                {QStringLiteral("origin"), m.origin}});
+            } else {
+                return toBytes({{QStringLiteral("type"), QStringLiteral("disconnect")},
+                                {QStringLiteral("node"), m.origin},
+                                {QStringLiteral("user"), m.user}});
             }
         },
         message);
@@ -98,6 +135,32 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
         return SyncRequest{node, o.value(QLatin1String("from")).toString()};
     if (type == QLatin1String("leave"))
         return Leave{node};
+    auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
+    if (type == QLatin1String("admin-broadcast")) {
+        AdminBroadcast b{str("message_id"), node, str("request_id"), str("target_kind"), str("target_value"), {}};
+        b.notice.title = str("title");
+        b.notice.body = str("body");
+        if (b.messageId.isEmpty() || !levelFromName(str("level"), &b.notice.level))
+            return std::nullopt;
+        return b;
+    }
+    if (type == QLatin1String("delivery-report"))
+        return DeliveryReport{str("message_id"), str("origin"), node, integer(o, "delivered")};
+    if (type == QLatin1String("streams-query"))
+        return StreamsQuery{str("query_id"), node};
+    if (type == QLatin1String("streams-answer")) {
+        StreamsAnswer a{str("query_id"), str("origin"), node, {}};
+        for (const QJsonValue& v : o.value(QLatin1String("streams")).toArray()) {
+            const QJsonArray pair = v.toArray();
+            if (pair.size() == 2 && pair.at(0).isString() && pair.at(1).isDouble())
+                a.streams.append({pair.at(0).toString(), static_cast<qint64>(pair.at(1).toDouble())});
+        }
+        return a;
+    }
+    if (type == QLatin1String("drain"))
+        return DrainOrder{node, str("origin")};
+    if (type == QLatin1String("disconnect") && !str("user").isEmpty())
+        return DisconnectOrder{str("user"), node};
     return std::nullopt;
 }
 

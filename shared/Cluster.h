@@ -1,6 +1,10 @@
 #pragma once
 
+#include "shared/Messages.h"
+
 #include <QByteArray>
+#include <QList>
+#include <QPair>
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -55,7 +59,44 @@ struct SyncRequest {
 struct Leave {
     QString node;
 };
-using ControlMessage = std::variant<Heartbeat, UsersChanged, SyncRequest, Leave>;
+
+// Admin operations that every node carries out (docs/protocol.md, "Admin protocol"). `origin` is
+// the node whose admin asked; answers (reports) are meant for it alone.
+struct AdminBroadcast {
+    QString messageId;
+    QString origin;
+    QString requestId;
+    QString targetKind;       // all | stream | user | node
+    QString targetValue;      // a routing key, user id or node id
+    SystemNotice notice;
+};
+struct DeliveryReport {
+    QString messageId;
+    QString origin;
+    QString node;             // the reporting node
+    qint64 delivered = 0;
+};
+struct StreamsQuery {
+    QString queryId;
+    QString origin;
+};
+struct StreamsAnswer {
+    QString queryId;
+    QString origin;
+    QString node;
+    QList<QPair<QString, qint64>> streams; // routing key -> subscribers on that node
+};
+struct DrainOrder {
+    QString node;
+    QString origin;
+};
+struct DisconnectOrder {
+    QString user;
+    QString origin;
+};
+
+using ControlMessage = std::variant<Heartbeat, UsersChanged, SyncRequest, Leave, AdminBroadcast, DeliveryReport,
+                                    StreamsQuery, StreamsAnswer, DrainOrder, DisconnectOrder>;
 
 QByteArray encode(const ControlMessage& message);
 std::optional<ControlMessage> decode(const QByteArray& payload);

@@ -22,6 +22,7 @@ inline constexpr int kTooLarge = 1009;         // incoming frame/message over th
 inline constexpr int kServiceRestart = 1012;   // node draining: reconnect elsewhere
 inline constexpr int kTryAgainLater = 1013;    // node full
 inline constexpr int kUnauthorized = 4001;     // missing, bad or expired credential
+inline constexpr int kDisconnectedByAdmin = 4003; // an administrator closed this user's connections
 inline constexpr int kIdleTimeout = 4008;      // no traffic (not even pong) within the idle limit
 inline constexpr int kSlowConsumer = 4009;     // outbound queue over its limit
 } // namespace close_code
