@@ -27,6 +27,9 @@ QString ServerProcess::binary(const QString& name) {
 }
 
 bool ServerProcess::start(QString* error, int timeoutMs) {
+    // A restart reads the new port and output, not the last run's.
+    port_ = 0;
+    captured_.clear();
     process_ = std::make_unique<QProcess>();
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const QString& entry : env_)

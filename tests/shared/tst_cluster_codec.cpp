@@ -1,0 +1,57 @@
+// Control messages between nodes survive encode/decode; malformed ones are refused.
+
+#include "shared/Cluster.h"
+
+#include <QTest>
+
+using namespace herald;
+using namespace herald::cluster;
+
+class ClusterCodecTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void everyControlMessageRoundTrips() {
+        NodeInfo node;
+        node.id = QStringLiteral("n1");
+        node.address = QStringLiteral("127.0.0.1:1");
+        node.state = QStringLiteral("draining");
+        node.connections = 12;
+        node.users = 7;
+        node.messagesInPerSecond = 2.5;
+        node.brokerLagMs = 3;
+        const QList<ControlMessage> messages = {
+            Heartbeat{node, 123, 9, 500},
+            UsersChanged{QStringLiteral("n1"), 4, false, {QStringLiteral("a")}, {QStringLiteral("b")}},
+            UsersChanged{QStringLiteral("n1"), 5, true, {QStringLiteral("a"), QStringLiteral("c")}, {}},
+            SyncRequest{QStringLiteral("*"), QStringLiteral("n2")},
+            Leave{QStringLiteral("n1")},
+            AdminBroadcast{QStringLiteral("m1"), QStringLiteral("n1"), QStringLiteral("r1"), QStringLiteral("stream"),
+                           QStringLiteral("public.x"), {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
+            DeliveryReport{QStringLiteral("m1"), QStringLiteral("n1"), QStringLiteral("n2"), 42},
+            StreamsQuery{QStringLiteral("q1"), QStringLiteral("n1")},
+            StreamsAnswer{QStringLiteral("q1"), QStringLiteral("n1"), QStringLiteral("n2"), {{QStringLiteral("public.x"), 3}}},
+            DrainOrder{QStringLiteral("n2"), QStringLiteral("n1")},
+            DisconnectOrder{QStringLiteral("u1"), QStringLiteral("n1")},
+        };
+        for (const ControlMessage& m : messages) {
+            const QByteArray once = encode(m);
+            const auto decoded = decode(once);
+            QVERIFY2(decoded.has_value(), once.constData());
+            QCOMPARE(decoded->index(), m.index());
+            QCOMPARE(encode(*decoded), once);
+        }
+        const auto heartbeat = std::get<Heartbeat>(*decode(encode(Heartbeat{node, 123, 9, 500})));
+        QVERIFY(heartbeat.node == node);
+        QCOMPARE(heartbeat.usersSeq, 9);
+    }
+
+    void malformedControlMessagesAreRefused() {
+        for (const QByteArray& bad : {QByteArray(), QByteArray("{"), QByteArray(R"({"type":"nope","node":"n"})"),
+                                       QByteArray(R"({"type":"heartbeat","node":{}})"), QByteArray(R"({"type":"leave"})"),
+                                       QByteArray("[]")})
+            QVERIFY2(!decode(bad).has_value(), bad.constData());
+    }
+};
+
+QTEST_APPLESS_MAIN(ClusterCodecTest)
+#include "tst_cluster_codec.moc"
