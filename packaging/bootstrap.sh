@@ -18,7 +18,8 @@ LISTEN="${HERALD_LISTEN:-127.0.0.1:8080}"
 
 # What building needs, and what the tests need on top (real peers, not mocks).
 BUILD_PACKAGES=(cmake ninja-build g++ make pkg-config qt6-base-dev qt6-websockets-dev
-  qt6-charts-dev qt6-qpa-plugins libgl-dev libhiredis-dev libssl-dev libhttp-parser-dev)
+  qt6-charts-dev libqt6opengl6-dev qtkeychain-qt6-dev qt6-qpa-plugins libgl-dev libhiredis-dev libssl-dev
+  libhttp-parser-dev)
 TEST_PACKAGES=(redis-server nginx-light xvfb xauth chromium ca-certificates)
 
 as_root() {

@@ -1,0 +1,84 @@
+#include "console/ui/ConnectionsChart.h"
+
+#include "console/app/ConnectionsHistory.h"
+
+#include <QDateTime>
+#include <QDateTimeAxis>
+#include <QLineSeries>
+#include <QPen>
+#include <QValueAxis>
+
+namespace herald::console {
+namespace {
+// Past this many lines the legend would cover the plot; the node table names them anyway.
+constexpr int kMaxLegendEntries = 10;
+}
+
+ConnectionsChart::ConnectionsChart(ConnectionsHistory& history, QWidget* parent)
+    : QChartView(parent)
+    , history_(history) {
+    auto* chart = new QChart;
+    chart->setTitle(tr("Connections"));
+    chart->legend()->setAlignment(Qt::AlignRight);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    time_ = new QDateTimeAxis;
+    time_->setFormat(QStringLiteral("HH:mm:ss"));
+    time_->setTickCount(6);
+    value_ = new QValueAxis;
+    value_->setLabelFormat(QStringLiteral("%d"));
+    value_->setMin(0);
+    // A real range before the axis joins the chart: with QDateTimeAxis's default one the time
+    // labels and grid never appear, even after later setRange() calls (Qt 6.4).
+    const QDateTime now = QDateTime::currentDateTime();
+    time_->setRange(now.addSecs(-60), now);
+    chart->addAxis(time_, Qt::AlignBottom);
+    chart->addAxis(value_, Qt::AlignLeft);
+    setChart(chart);
+    setRenderHint(QPainter::Antialiasing);
+    total_ = addSeries(tr("total"), true);
+    connect(&history_, &ConnectionsHistory::sampled, this, &ConnectionsChart::refresh);
+    connect(&history_, &ConnectionsHistory::nodeRemoved, this, [this](const QString& id) {
+        if (QLineSeries* s = nodes_.take(id)) {
+            this->chart()->removeSeries(s);
+            delete s;
+        }
+    });
+}
+
+QLineSeries* ConnectionsChart::addSeries(const QString& name, bool emphasised) {
+    auto* s = new QLineSeries;
+    s->setName(name);
+    chart()->addSeries(s);
+    s->attachAxis(time_);
+    s->attachAxis(value_);
+    if (emphasised) {
+        QPen pen = s->pen();
+        pen.setWidth(3);
+        s->setPen(pen);
+    }
+    return s;
+}
+
+void ConnectionsChart::refresh() {
+    // replace() hands each series its whole list at once: one repaint per series, not per point.
+    total_->replace(history_.total());
+    // New nodes are added in id order, so the legend reads n1, n2, n3 rather than hash order.
+    QStringList ids = history_.perNode().keys();
+    ids.sort();
+    for (const QString& id : ids) {
+        QLineSeries*& s = nodes_[id];
+        if (!s)
+            s = addSeries(id, false);
+        s->replace(history_.perNode().value(id));
+    }
+    chart()->legend()->setVisible(nodes_.size() < kMaxLegendEntries);
+    // Until the window has filled, show what there is rather than a mostly empty plot.
+    const qint64 end = std::max<qint64>(history_.latestMs(), 1);
+    const qint64 first = history_.total().isEmpty() ? end : static_cast<qint64>(history_.total().first().x());
+    const qint64 start = std::max(first, end - history_.windowMs());
+    time_->setRange(QDateTime::fromMSecsSinceEpoch(std::min(start, end - 10'000)), QDateTime::fromMSecsSinceEpoch(end));
+    value_->setRange(0, static_cast<double>(std::max<qint64>(10, history_.maxValue() * 11 / 10 + 1)));
+    value_->applyNiceNumbers(); // round tick labels instead of 0, 77, 154…
+}
+
+} // namespace herald::console
