@@ -85,17 +85,23 @@ streams::Resolved Hub::resolveFor(const Identity& who, const QString& spec) {
     return resolved;
 }
 
+std::optional<streams::StreamRef> Hub::resolveOrRefuse(Session& session, const QString& spec) {
+    auto resolved = resolveFor(session.identity(), spec);
+    if (auto* error = std::get_if<Error>(&resolved)) {
+        session.sendError(error->code, error->message, spec);
+        return std::nullopt;
+    }
+    return std::get<streams::StreamRef>(resolved);
+}
+
 void Hub::subscribe(Session& session, const SubscribeRequest& request) {
     QStringList accepted;
     bool wantsOnline = false;
-    const Identity& who = session.identity();
     for (const QString& spec : request.streams) {
-        auto resolved = resolveFor(who, spec);
-        if (auto* error = std::get_if<Error>(&resolved)) {
-            session.sendError(error->code, error->message, spec);
+        const auto resolved = resolveOrRefuse(session, spec);
+        if (!resolved)
             continue;
-        }
-        const auto& ref = std::get<streams::StreamRef>(resolved);
+        const streams::StreamRef& ref = *resolved;
         const QString key = ref.routingKey();
         if (ref.kind == Kind::System || fanout_.isSubscribed(&session, key)) {
             accepted.append(key);
@@ -121,14 +127,11 @@ void Hub::subscribe(Session& session, const SubscribeRequest& request) {
 
 void Hub::unsubscribe(Session& session, const UnsubscribeRequest& request) {
     QStringList removed;
-    const Identity& who = session.identity();
     for (const QString& spec : request.streams) {
-        auto resolved = resolveFor(who, spec);
-        if (auto* error = std::get_if<Error>(&resolved)) {
-            session.sendError(error->code, error->message, spec);
+        const auto resolved = resolveOrRefuse(session, spec);
+        if (!resolved)
             continue;
-        }
-        const QString key = std::get<streams::StreamRef>(resolved).routingKey();
+        const QString key = resolved->routingKey();
         if (fanout_.remove(&session, key) && key != streams::kOnlineKey)
             broker_.unsubscribe(key);
         removed.append(key);
