@@ -22,17 +22,28 @@ int main(int argc, char* argv[]) {
     parser.setApplicationDescription(QStringLiteral("Herald admin console"));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption server(QStringLiteral("server"), QStringLiteral("Node URL (default $HERALD_URL, else the last profile, else http://127.0.0.1:8080)."),
-                                    QStringLiteral("URL"));
-    const QCommandLineOption token(QStringLiteral("token"), QStringLiteral("Admin token (default $HERALD_ADMIN_TOKEN)."), QStringLiteral("TOKEN"));
-    const QCommandLineOption profile(QStringLiteral("profile"), QStringLiteral("Connect with a saved connection profile."), QStringLiteral("NAME"));
+    const QCommandLineOption server(
+        QStringLiteral("server"),
+        QStringLiteral(
+            "Node URL (default $HERALD_URL, else the last profile, else http://127.0.0.1:8080)."),
+        QStringLiteral("URL"));
+    const QCommandLineOption token(QStringLiteral("token"),
+                                   QStringLiteral("Admin token (default $HERALD_ADMIN_TOKEN)."),
+                                   QStringLiteral("TOKEN"));
+    const QCommandLineOption profile(QStringLiteral("profile"),
+                                     QStringLiteral("Connect with a saved connection profile."),
+                                     QStringLiteral("NAME"));
     parser.addOption(server);
     parser.addOption(token);
     parser.addOption(profile);
     // For packaging/screenshots.sh: save a PNG of the window after some seconds, then exit.
-    const QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the window and exit."), QStringLiteral("FILE"));
-    const QCommandLineOption shotAfter(QStringLiteral("screenshot-after"), QStringLiteral("Seconds before the screenshot (default 10)."),
-                                       QStringLiteral("S"), QStringLiteral("10"));
+    const QCommandLineOption shot(QStringLiteral("screenshot"),
+                                  QStringLiteral("Save a PNG of the window and exit."),
+                                  QStringLiteral("FILE"));
+    const QCommandLineOption shotAfter(
+        QStringLiteral("screenshot-after"),
+        QStringLiteral("Seconds before the screenshot (default 10)."), QStringLiteral("S"),
+        QStringLiteral("10"));
     parser.addOption(shot);
     parser.addOption(shotAfter);
     parser.process(app);
@@ -42,10 +53,12 @@ int main(int argc, char* argv[]) {
     // Precedence: --server, then --profile, then $HERALD_URL, then the last used profile, so
     // packaging/bootstrap.sh's `--server URL` always wins.
     QString url = parser.value(server);
-    QString secret = parser.isSet(token) ? parser.value(token) : qEnvironmentVariable("HERALD_ADMIN_TOKEN");
+    QString secret =
+        parser.isSet(token) ? parser.value(token) : qEnvironmentVariable("HERALD_ADMIN_TOKEN");
     if (url.isEmpty() && !parser.isSet(profile)) // an explicit --profile beats the environment
         url = qEnvironmentVariable("HERALD_URL");
-    const auto saved = profiles.find(parser.isSet(profile) ? parser.value(profile) : profiles.lastUsed());
+    const auto saved =
+        profiles.find(parser.isSet(profile) ? parser.value(profile) : profiles.lastUsed());
     bool tokenFromKeyring = false;
     if (url.isEmpty() && saved) {
         url = saved->url;
@@ -68,6 +81,7 @@ int main(int argc, char* argv[]) {
     else
         session.open(QUrl::fromUserInput(url), secret.toUtf8());
     if (parser.isSet(shot))
-        herald::console::scheduleScreenshot(window, parser.value(shot), parser.value(shotAfter).toInt() * 1000);
+        herald::console::scheduleScreenshot(window, parser.value(shot),
+                                            parser.value(shotAfter).toInt() * 1000);
     return app.exec();
 }

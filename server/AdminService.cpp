@@ -16,13 +16,19 @@ Q_LOGGING_CATEGORY(lcAdmin, "herald.admin")
 
 namespace herald {
 namespace {
-qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
-bool isAdmin(const Session& s) { return s.identity().role == Identity::Role::Admin; }
-bool anyone(const Session&) { return true; }
+qint64 nowMs() {
+    return QDateTime::currentMSecsSinceEpoch();
+}
+bool isAdmin(const Session& s) {
+    return s.identity().role == Identity::Role::Admin;
+}
+bool anyone(const Session&) {
+    return true;
+}
 } // namespace
 
-AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& presence, Audit& audit,
-                           std::function<void()> drainSelf, QObject* parent)
+AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& presence,
+                           Audit& audit, std::function<void()> drainSelf, QObject* parent)
     : QObject(parent)
     , selfId_(std::move(selfId))
     , hub_(hub)
@@ -32,7 +38,9 @@ AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& p
     , drainSelf_(std::move(drainSelf)) {
     // The control channel is subscribed by Presence for the node's whole life.
     connect(&broker_, &Broker::messageArrived, this, &AdminService::onBusMessage);
-    hub_.setAdminHandler([this](Session& session, const admin::AdminCommand& command) { onCommand(session, command); });
+    hub_.setAdminHandler([this](Session& session, const admin::AdminCommand& command) {
+        onCommand(session, command);
+    });
     snapshotTimer_.setInterval(kSnapshotIntervalMs);
     connect(&snapshotTimer_, &QTimer::timeout, this, &AdminService::pushSnapshots);
     snapshotTimer_.start();
@@ -43,7 +51,9 @@ AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& p
     });
 }
 
-AdminService::~AdminService() { hub_.setAdminHandler({}); }
+AdminService::~AdminService() {
+    hub_.setAdminHandler({});
+}
 
 void AdminService::onCommand(Session& session, const admin::AdminCommand& command) {
     std::visit(
@@ -59,10 +69,11 @@ void AdminService::onCommand(Session& session, const admin::AdminCommand& comman
                 disconnect(session, c);
             } else if constexpr (std::is_same_v<T, admin::AuditCommand>) {
                 const quint64 id = session.id();
-                audit_.read(c.limit, [self = QPointer<AdminService>(this), id](Audit::Entries entries) {
-                    if (self)
-                        self->sendTo(id, admin::AuditReport{entries});
-                });
+                audit_.read(c.limit,
+                            [self = QPointer<AdminService>(this), id](Audit::Entries entries) {
+                                if (self)
+                                    self->sendTo(id, admin::AuditReport{entries});
+                            });
             } else {
                 hub_.handleAdmin(session, c); // subscribe, unsubscribe, ping: as on any endpoint
             }
@@ -78,16 +89,19 @@ void AdminService::sendTo(quint64 sessionId, const admin::AdminEvent& event) {
 void AdminService::send(const cluster::ControlMessage& message, quint64 replyTo) {
     // A failure is told to the admin who asked (if any); nothing is dropped silently.
     QPointer<AdminService> self(this);
-    broker_.publish(cluster::kControlKey, cluster::encode(message), [self, replyTo](std::optional<Error> error) {
-        if (!self || !error)
-            return;
-        qCWarning(lcAdmin).noquote() << "control message not sent:" << error->message;
-        if (Session* s = replyTo ? self->hub_.session(replyTo) : nullptr)
-            s->sendError(error->code, error->message);
-    });
+    broker_.publish(cluster::kControlKey, cluster::encode(message),
+                    [self, replyTo](std::optional<Error> error) {
+                        if (!self || !error)
+                            return;
+                        qCWarning(lcAdmin).noquote()
+                            << "control message not sent:" << error->message;
+                        if (Session* s = replyTo ? self->hub_.session(replyTo) : nullptr)
+                            s->sendError(error->code, error->message);
+                    });
 }
 
-void AdminService::record(const Session& who, const QString& action, const QString& target, const QString& detail) {
+void AdminService::record(const Session& who, const QString& action, const QString& target,
+                          const QString& detail) {
     audit_.record({nowMs(), who.identity().user, action, target, detail});
 }
 
@@ -115,22 +129,29 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
     }
     case admin::Target::Kind::User:
         if (!streams::isValidUserId(value))
-            return session.sendError(ErrorCode::BadRequest, QStringLiteral("\"%1\" is not a valid user id").arg(value.left(64)));
+            return session.sendError(
+                ErrorCode::BadRequest,
+                QStringLiteral("\"%1\" is not a valid user id").arg(value.left(64)));
         break;
     case admin::Target::Kind::Node:
         if (!isLiveNode(value))
-            return session.sendError(ErrorCode::NotFound, QStringLiteral("no live node \"%1\"").arg(value.left(64)));
+            return session.sendError(ErrorCode::NotFound,
+                                     QStringLiteral("no live node \"%1\"").arg(value.left(64)));
         break;
     }
     const QString messageId = hub_.newMessageId();
-    broadcasts_.insert(messageId, {session.id(), {command.requestId, messageId, command.target, {}}, nowMs() + kReportLifetimeMs});
-    session.send(QString::fromUtf8(admin::encode(admin::Ack{command.requestId, QStringLiteral("broadcast")})));
-    const QString target = command.target.kind == admin::Target::Kind::All
-                               ? QStringLiteral("all")
-                               : admin::targetKindName(command.target.kind) + QLatin1Char(':') + value;
+    broadcasts_.insert(messageId, {session.id(),
+                                   {command.requestId, messageId, command.target, {}},
+                                   nowMs() + kReportLifetimeMs});
+    session.send(QString::fromUtf8(
+        admin::encode(admin::Ack{command.requestId, QStringLiteral("broadcast")})));
+    const QString target =
+        command.target.kind == admin::Target::Kind::All
+            ? QStringLiteral("all")
+            : admin::targetKindName(command.target.kind) + QLatin1Char(':') + value;
     record(session, QStringLiteral("broadcast"), target, command.notice.title);
-    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId, admin::targetKindName(command.target.kind), value,
-                                 command.notice},
+    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId,
+                                 admin::targetKindName(command.target.kind), value, command.notice},
          session.id());
 }
 
@@ -140,11 +161,15 @@ void AdminService::onBroadcast(const cluster::AdminBroadcast& b) {
     if (b.targetKind == QLatin1String("all")) {
         delivered = hub_.sendWhere(anyone, frame);
     } else if (b.targetKind == QLatin1String("stream")) {
-        delivered = b.targetValue == streams::kSystemKey ? hub_.sendWhere(anyone, frame)
-                                                         : hub_.sendToSubscribers(b.targetValue, frame);
+        delivered = b.targetValue == streams::kSystemKey
+                        ? hub_.sendWhere(anyone, frame)
+                        : hub_.sendToSubscribers(b.targetValue, frame);
     } else if (b.targetKind == QLatin1String("user")) {
         delivered = hub_.sendWhere(
-            [&b](const Session& s) { return s.identity().role == Identity::Role::User && s.identity().user == b.targetValue; },
+            [&b](const Session& s) {
+                return s.identity().role == Identity::Role::User &&
+                       s.identity().user == b.targetValue;
+            },
             frame);
     } else if (b.targetKind == QLatin1String("node") && b.targetValue == selfId_) {
         delivered = hub_.sendWhere(anyone, frame);
@@ -208,16 +233,21 @@ void AdminService::finishStreams(const QString& queryId) {
 
 void AdminService::drain(Session& session, const admin::DrainCommand& command) {
     if (!isLiveNode(command.node))
-        return session.sendError(ErrorCode::NotFound, QStringLiteral("no live node \"%1\"").arg(command.node.left(64)));
-    session.send(QString::fromUtf8(admin::encode(admin::Ack{QStringLiteral("drain"), QStringLiteral("drain")})));
+        return session.sendError(ErrorCode::NotFound,
+                                 QStringLiteral("no live node \"%1\"").arg(command.node.left(64)));
+    session.send(QString::fromUtf8(
+        admin::encode(admin::Ack{QStringLiteral("drain"), QStringLiteral("drain")})));
     record(session, QStringLiteral("drain"), command.node);
     send(cluster::DrainOrder{command.node, selfId_}, session.id());
 }
 
 void AdminService::disconnect(Session& session, const admin::DisconnectCommand& command) {
     if (!streams::isValidUserId(command.user))
-        return session.sendError(ErrorCode::BadRequest, QStringLiteral("\"%1\" is not a valid user id").arg(command.user.left(64)));
-    session.send(QString::fromUtf8(admin::encode(admin::Ack{QStringLiteral("disconnect"), QStringLiteral("disconnect")})));
+        return session.sendError(
+            ErrorCode::BadRequest,
+            QStringLiteral("\"%1\" is not a valid user id").arg(command.user.left(64)));
+    session.send(QString::fromUtf8(
+        admin::encode(admin::Ack{QStringLiteral("disconnect"), QStringLiteral("disconnect")})));
     record(session, QStringLiteral("disconnect"), command.user);
     send(cluster::DisconnectOrder{command.user, selfId_}, session.id());
 }
@@ -235,7 +265,9 @@ void AdminService::onBusMessage(const QString& key, const QByteArray& payload) {
     } else if (const auto* r = std::get_if<cluster::DeliveryReport>(&*message)) {
         onDeliveryReport(*r);
     } else if (const auto* q = std::get_if<cluster::StreamsQuery>(&*message)) {
-        send(cluster::StreamsAnswer{q->queryId, q->origin, selfId_, hub_.topStreams(kStreamsPerNode)}, 0);
+        send(cluster::StreamsAnswer{q->queryId, q->origin, selfId_,
+                                    hub_.topStreams(kStreamsPerNode)},
+             0);
     } else if (const auto* a = std::get_if<cluster::StreamsAnswer>(&*message)) {
         onStreamsAnswer(*a);
     } else if (const auto* d = std::get_if<cluster::DrainOrder>(&*message)) {
@@ -245,10 +277,13 @@ void AdminService::onBusMessage(const QString& key, const QByteArray& payload) {
         }
     } else if (const auto* x = std::get_if<cluster::DisconnectOrder>(&*message)) {
         const int closed = hub_.closeWhere(
-            [x](const Session& s) { return s.identity().role == Identity::Role::User && s.identity().user == x->user; },
+            [x](const Session& s) {
+                return s.identity().role == Identity::Role::User && s.identity().user == x->user;
+            },
             close_code::kDisconnectedByAdmin, QStringLiteral("disconnected by an administrator"));
         if (closed > 0)
-            qCInfo(lcAdmin).noquote() << "closed" << closed << "connections of" << x->user << "(admin on" << x->origin << ")";
+            qCInfo(lcAdmin).noquote() << "closed" << closed << "connections of" << x->user
+                                      << "(admin on" << x->origin << ")";
     }
 }
 
@@ -261,7 +296,8 @@ void AdminService::pushSnapshots() {
 
 QString AdminService::snapshotFrame() const {
     const Presence::Totals t = presence_.totals();
-    return QString::fromUtf8(admin::encode(admin::ClusterSnapshot{presence_.liveNodes(), t.connections, t.users}));
+    return QString::fromUtf8(
+        admin::encode(admin::ClusterSnapshot{presence_.liveNodes(), t.connections, t.users}));
 }
 
 } // namespace herald

@@ -29,9 +29,9 @@ public:
     ~AdminService() override;
 
     static constexpr int kSnapshotIntervalMs = 1000;
-    static constexpr int kStreamsWaitMs = 500;      // a streams query answers with what came by then
+    static constexpr int kStreamsWaitMs = 500; // a streams query answers with what came by then
     static constexpr int kReportLifetimeMs = 60'000; // delivery reports are relayed this long
-    static constexpr int kStreamsPerNode = 1000;    // the top streams each node contributes
+    static constexpr int kStreamsPerNode = 1000;     // the top streams each node contributes
 
 private:
     void onCommand(Session& session, const admin::AdminCommand& command);
@@ -50,7 +50,8 @@ private:
 
     void send(const cluster::ControlMessage& message, quint64 replyTo);
     void sendTo(quint64 sessionId, const admin::AdminEvent& event);
-    void record(const Session& who, const QString& action, const QString& target, const QString& detail = {});
+    void record(const Session& who, const QString& action, const QString& target,
+                const QString& detail = {});
     bool isLiveNode(const QString& id) const;
 
     struct PendingBroadcast {

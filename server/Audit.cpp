@@ -30,9 +30,10 @@ std::optional<admin::AuditEntry> Audit::decode(const QByteArray& json) {
     if (!doc.isObject())
         return std::nullopt;
     const QJsonObject o = doc.object();
-    return admin::AuditEntry{o.value(QLatin1String("at_ms")).toInteger(), o.value(QLatin1String("who")).toString(),
-                             o.value(QLatin1String("action")).toString(), o.value(QLatin1String("target")).toString(),
-                             o.value(QLatin1String("detail")).toString()};
+    return admin::AuditEntry{
+        o.value(QLatin1String("at_ms")).toInteger(), o.value(QLatin1String("who")).toString(),
+        o.value(QLatin1String("action")).toString(), o.value(QLatin1String("target")).toString(),
+        o.value(QLatin1String("detail")).toString()};
 }
 
 void Audit::remember(const admin::AuditEntry& entry) {
@@ -41,7 +42,9 @@ void Audit::remember(const admin::AuditEntry& entry) {
         memory_.resize(kMaxEntries);
 }
 
-Audit::Entries Audit::newest(int limit) const { return memory_.mid(0, limit); }
+Audit::Entries Audit::newest(int limit) const {
+    return memory_.mid(0, limit);
+}
 
 void Audit::record(const admin::AuditEntry& entry) {
     qCInfo(lcAudit).noquote() << entry.who << entry.action << entry.target << entry.detail;
@@ -52,7 +55,8 @@ void Audit::record(const admin::AuditEntry& entry) {
         if (!self || !reply.isError())
             return;
         // Not lost: kept here and served by this node until it restarts.
-        qCWarning(lcAudit).noquote() << "redis refused the audit entry (" << reply.errorText() << "); kept in memory";
+        qCWarning(lcAudit).noquote()
+            << "redis refused the audit entry (" << reply.errorText() << "); kept in memory";
         self->remember(entry);
     });
     redis_->command({"LTRIM", key_, "0", QByteArray::number(kMaxEntries - 1)});
@@ -74,8 +78,9 @@ void Audit::read(int limit, std::function<void(Entries)> done) {
                         }
                         // Entries Redis could not take, merged in by time.
                         entries += self->newest(limit);
-                        std::stable_sort(entries.begin(), entries.end(),
-                                         [](const auto& a, const auto& b) { return a.atMs > b.atMs; });
+                        std::stable_sort(
+                            entries.begin(), entries.end(),
+                            [](const auto& a, const auto& b) { return a.atMs > b.atMs; });
                         done(entries.mid(0, limit));
                     });
 }

@@ -14,14 +14,17 @@ bool anyEquals(const QByteArrayList& tokens, const QByteArray& candidate) {
     return match;
 }
 
-Error unauthorized(const QString& message) { return {ErrorCode::Unauthorized, message}; }
+Error unauthorized(const QString& message) {
+    return {ErrorCode::Unauthorized, message};
+}
 
 // "name:token" names an admin token; a bare token is "admin". The name is 1-64 of
 // [A-Za-z0-9_.@-], so a token that itself contains ':' needs a name in front of it.
 QPair<QString, QByteArray> splitAdminEntry(const QByteArray& entry) {
     static const QRegularExpression name(QStringLiteral("^[A-Za-z0-9_.@-]{1,64}$"));
     const qsizetype colon = entry.indexOf(':');
-    if (colon > 0 && colon + 1 < entry.size() && name.match(QString::fromUtf8(entry.left(colon))).hasMatch())
+    if (colon > 0 && colon + 1 < entry.size() &&
+        name.match(QString::fromUtf8(entry.left(colon))).hasMatch())
         return {QString::fromUtf8(entry.left(colon)), entry.mid(colon + 1)};
     return {QStringLiteral("admin"), entry};
 }
@@ -114,7 +117,8 @@ std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoin
             return unauthorized(QStringLiteral("/private needs a token (?auth_header=, ?token= or "
                                                "Authorization: Bearer)"));
         if (!verifier_.enabled())
-            return unauthorized(QStringLiteral("token authentication is not configured on this node"));
+            return unauthorized(
+                QStringLiteral("token authentication is not configured on this node"));
         auto claims = verifier_.verify(token, nowSeconds);
         if (auto* error = std::get_if<Error>(&claims))
             return *error;
@@ -136,14 +140,16 @@ std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoin
     return unauthorized(QStringLiteral("unknown endpoint"));
 }
 
-std::optional<Error> Authenticator::authorizeApi(const QByteArray& bearer, const QHostAddress& peer) const {
+std::optional<Error> Authenticator::authorizeApi(const QByteArray& bearer,
+                                                 const QHostAddress& peer) const {
     if (isApiToken(bearer) || devLoopback(peer))
         return std::nullopt;
     if (apiTokens_.isEmpty() && adminTokens_.isEmpty())
         return unauthorized(QStringLiteral("no API token is configured on this node (set "
                                            "HERALD_API_TOKENS, or run with --dev on loopback)"));
-    return unauthorized(bearer.isEmpty() ? QStringLiteral("missing \"Authorization: Bearer <api token>\"")
-                                         : QStringLiteral("wrong API token"));
+    return unauthorized(bearer.isEmpty()
+                            ? QStringLiteral("missing \"Authorization: Bearer <api token>\"")
+                            : QStringLiteral("wrong API token"));
 }
 
 } // namespace herald

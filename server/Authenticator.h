@@ -25,7 +25,8 @@ public:
     // `query` carries ?token= / ?auth_header=; `bearer` is the Authorization header credential.
     std::variant<Identity, Error> authenticateClient(Endpoint endpoint, const QUrlQuery& query,
                                                      const QByteArray& bearer,
-                                                     const QHostAddress& peer, qint64 nowSeconds) const;
+                                                     const QHostAddress& peer,
+                                                     qint64 nowSeconds) const;
     // May this caller use the publish API? nullopt when yes, else why not.
     std::optional<Error> authorizeApi(const QByteArray& bearer, const QHostAddress& peer) const;
 
@@ -39,7 +40,7 @@ private:
     // Copies, not a reference: the Authenticator outlives the Config it was built from.
     QByteArrayList apiTokens_;
     QByteArrayList adminTokens_;
-    QStringList adminNames_;        // parallel to adminTokens_
+    QStringList adminNames_; // parallel to adminTokens_
     bool devMode_ = false;
     JwtVerifier verifier_;
 };

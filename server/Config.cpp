@@ -196,13 +196,15 @@ const QList<Setting>& settings() {
              c.apiTokens = splitTokens(v);
              return std::nullopt;
          }},
-        {"admin_tokens", "LIST", "Comma-separated tokens for /admin, each \"token\" or \"name:token\" (the name "
-                                 "appears in the audit log; they also work as API tokens).",
+        {"admin_tokens", "LIST",
+         "Comma-separated tokens for /admin, each \"token\" or \"name:token\" (the name "
+         "appears in the audit log; they also work as API tokens).",
          [](Config& c, const QString& v) -> std::optional<QString> {
              c.adminTokens = splitTokens(v);
              return std::nullopt;
          }},
-        {"max_message_bytes", "BYTES", "Largest incoming client message (default 65536; close 1009).",
+        {"max_message_bytes", "BYTES",
+         "Largest incoming client message (default 65536; close 1009).",
          bytesSetting(&Config::maxMessageBytes, 256, 64 * 1024 * 1024)},
         {"max_subscriptions", "N", "Streams one connection may subscribe to (default 100).",
          intSetting(&Config::maxSubscriptions, 1, 100000)},
@@ -210,27 +212,32 @@ const QList<Setting>& settings() {
          intSetting(&Config::maxConnections, 1, 1000000)},
         {"listen_backlog", "N", "TCP listen backlog (default 1024).",
          intSetting(&Config::listenBacklog, 1, 65535)},
-        {"handshake_timeout", "DURATION", "Time allowed for an HTTP request or WebSocket "
-                                          "handshake (default 10s).",
+        {"handshake_timeout", "DURATION",
+         "Time allowed for an HTTP request or WebSocket "
+         "handshake (default 10s).",
          durationSetting(&Config::handshakeTimeoutMs, 100)},
         {"keepalive_interval", "DURATION", "WebSocket ping interval (default 25s).",
          durationSetting(&Config::keepaliveIntervalMs, 100)},
-        {"idle_timeout", "DURATION", "Close a connection silent this long (default 70s; close 4008).",
+        {"idle_timeout", "DURATION",
+         "Close a connection silent this long (default 70s; close 4008).",
          durationSetting(&Config::idleTimeoutMs, 200)},
         {"max_http_body_bytes", "BYTES", "Largest HTTP API request body (default 1048576).",
          bytesSetting(&Config::maxHttpBodyBytes, 1024, 256 * 1024 * 1024)},
-        {"max_outbound_bytes", "BYTES", "Unsent bytes queued for one connection before it is "
-                                        "closed as a slow consumer (default 4194304).",
+        {"max_outbound_bytes", "BYTES",
+         "Unsent bytes queued for one connection before it is "
+         "closed as a slow consumer (default 4194304).",
          bytesSetting(&Config::maxOutboundBytes, 4096, 1024LL * 1024 * 1024)},
         {"online_interval", "DURATION", "How often the online counts are pushed (default 1s).",
          durationSetting(&Config::onlineIntervalMs, 50)},
         {"shutdown_grace", "DURATION", "Time given to clients to close on SIGTERM (default 2s).",
          durationSetting(&Config::shutdownGraceMs, 0)},
-        {"drain_period", "DURATION", "An admin drain closes this node's clients (1012) evenly over this "
-                                     "period (default 10s).",
+        {"drain_period", "DURATION",
+         "An admin drain closes this node's clients (1012) evenly over this "
+         "period (default 10s).",
          durationSetting(&Config::drainPeriodMs, 0)},
-        {"publish_timeout", "DURATION", "How long a publish may wait for the broker's confirmation "
-                                        "before it is answered 503 (default 5s).",
+        {"publish_timeout", "DURATION",
+         "How long a publish may wait for the broker's confirmation "
+         "before it is answered 503 (default 5s).",
          durationSetting(&Config::publishTimeoutMs, 10)},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
@@ -238,18 +245,24 @@ const QList<Setting>& settings() {
          stringSetting(&Config::redisUrl)},
         {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default herald:).",
          stringSetting(&Config::redisPrefix)},
-        {"redis_bridges", "LIST", "Raw Redis channels delivered as streams, e.g. "
-                                  "change-notifier=public.config,other=public.x.",
+        {"redis_bridges", "LIST",
+         "Raw Redis channels delivered as streams, e.g. "
+         "change-notifier=public.config,other=public.x.",
          stringSetting(&Config::redisBridges)},
-        {"heartbeat_interval", "DURATION", "How often nodes announce themselves (default 1s); a node "
-                                           "silent for 3 intervals is dropped.",
+        {"heartbeat_interval", "DURATION",
+         "How often nodes announce themselves (default 1s); a node "
+         "silent for 3 intervals is dropped.",
          durationSetting(&Config::heartbeatIntervalMs, 50)},
     };
     return table;
 }
 
-QString optionName(const char* key) { return QString::fromLatin1(key).replace(QLatin1Char('_'), QLatin1Char('-')); }
-QString envName(const char* key) { return QStringLiteral("HERALD_") + QString::fromLatin1(key).toUpper(); }
+QString optionName(const char* key) {
+    return QString::fromLatin1(key).replace(QLatin1Char('_'), QLatin1Char('-'));
+}
+QString envName(const char* key) {
+    return QStringLiteral("HERALD_") + QString::fromLatin1(key).toUpper();
+}
 
 const Setting* findSetting(const QString& key) {
     for (const Setting& s : settings())
@@ -258,7 +271,8 @@ const Setting* findSetting(const QString& key) {
     return nullptr;
 }
 
-std::optional<QString> applyOne(Config& c, const Setting& s, const QString& value, const QString& source) {
+std::optional<QString> applyOne(Config& c, const Setting& s, const QString& value,
+                                const QString& source) {
     if (auto e = s.apply(c, value))
         return QStringLiteral("%1: %2").arg(source, *e);
     return std::nullopt;
@@ -274,7 +288,8 @@ std::variant<QList<QPair<QString, QString>>, QString> readConfigFile(const QStri
         QJsonParseError err;
         const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &err);
         if (err.error != QJsonParseError::NoError || !doc.isObject())
-            return QStringLiteral("config file \"%1\" is not a JSON object: %2").arg(path, err.errorString());
+            return QStringLiteral("config file \"%1\" is not a JSON object: %2")
+                .arg(path, err.errorString());
         const QJsonObject o = doc.object();
         for (auto it = o.begin(); it != o.end(); ++it) {
             QString text;
@@ -296,8 +311,9 @@ std::variant<QList<QPair<QString, QString>>, QString> readConfigFile(const QStri
         return QStringLiteral("config file \"%1\" is not a valid INI file").arg(path);
     for (const QString& key : ini.allKeys()) {
         const QVariant v = ini.value(key);
-        const QString text = v.typeId() == QMetaType::QStringList ? v.toStringList().join(QLatin1Char(','))
-                                                                  : v.toString();
+        const QString text = v.typeId() == QMetaType::QStringList
+                                 ? v.toStringList().join(QLatin1Char(','))
+                                 : v.toString();
         entries.append({key.section(QLatin1Char('/'), -1), text});
     }
     return entries;
@@ -307,17 +323,18 @@ std::variant<QList<QPair<QString, QString>>, QString> readConfigFile(const QStri
 
 std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("Herald live-notification node: WebSocket fan-out with an HTTP publish API.\n"
-                       "Settings come from defaults <- --config FILE <- HERALD_<KEY> environment "
-                       "<- command line."));
+    parser.setApplicationDescription(QStringLiteral(
+        "Herald live-notification node: WebSocket fan-out with an HTTP publish API.\n"
+        "Settings come from defaults <- --config FILE <- HERALD_<KEY> environment "
+        "<- command line."));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version."));
-    const QCommandLineOption configOption(QStringLiteral("config"),
-                                          QStringLiteral("INI or JSON file with settings (also HERALD_CONFIG)."),
-                                          QStringLiteral("FILE"));
+    const QCommandLineOption configOption(
+        QStringLiteral("config"),
+        QStringLiteral("INI or JSON file with settings (also HERALD_CONFIG)."),
+        QStringLiteral("FILE"));
     parser.addOption(helpOption);
     parser.addOption(versionOption);
     parser.addOption(configOption);
@@ -334,7 +351,8 @@ std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
     if (!parser.parse(request.arguments))
         return parser.errorText() + QStringLiteral(" (see --help)");
     if (!parser.positionalArguments().isEmpty())
-        return QStringLiteral("unexpected argument \"%1\" (see --help)").arg(parser.positionalArguments().first());
+        return QStringLiteral("unexpected argument \"%1\" (see --help)")
+            .arg(parser.positionalArguments().first());
 
     ConfigOutcome outcome;
     if (parser.isSet(helpOption)) {
@@ -344,7 +362,9 @@ std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
     }
     if (parser.isSet(versionOption)) {
         outcome.action = ConfigOutcome::Action::PrintAndExit;
-        outcome.text = QStringLiteral("herald-server %1 (protocol %2)\n").arg(QLatin1String(kVersion)).arg(kProtocolVersion);
+        outcome.text = QStringLiteral("herald-server %1 (protocol %2)\n")
+                           .arg(QLatin1String(kVersion))
+                           .arg(kProtocolVersion);
         return outcome;
     }
 
@@ -356,8 +376,9 @@ std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
     }
 
     Config& config = outcome.config;
-    const QString configFile = parser.isSet(configOption) ? parser.value(configOption)
-                                                          : env.value(QStringLiteral("HERALD_CONFIG"));
+    const QString configFile = parser.isSet(configOption)
+                                   ? parser.value(configOption)
+                                   : env.value(QStringLiteral("HERALD_CONFIG"));
     if (!configFile.isEmpty()) {
         auto entries = readConfigFile(configFile);
         if (auto* error = std::get_if<QString>(&entries))

@@ -11,12 +11,12 @@ namespace herald {
 // Everything a node is told at start. Filled once by loadConfig() from defaults <- --config FILE
 // <- HERALD_* environment <- command line, then passed by const reference; never global.
 struct Config {
-    QString nodeId;                 // empty: generated at start
+    QString nodeId; // empty: generated at start
     QHostAddress listenAddress{QHostAddress::Any};
-    quint16 listenPort = 8080;      // 0: any free port (printed on stdout)
+    quint16 listenPort = 8080; // 0: any free port (printed on stdout)
     int listenBacklog = 1024;
     QString logLevel = QStringLiteral("info");
-    bool devMode = false;           // loopback callers need no API/admin token
+    bool devMode = false; // loopback callers need no API/admin token
 
     // Client authentication (JWT on /private).
     QByteArray jwtSecret;
@@ -28,7 +28,7 @@ struct Config {
 
     // Static credentials for the HTTP API and the /admin endpoint.
     QByteArrayList apiTokens;
-    QByteArrayList adminTokens;     // "token" or "name:token" (the name is shown in the audit log)
+    QByteArrayList adminTokens; // "token" or "name:token" (the name is shown in the audit log)
 
     // Limits.
     qint64 maxMessageBytes = 64 * 1024;
@@ -41,10 +41,10 @@ struct Config {
     qint64 maxOutboundBytes = 4 * 1024 * 1024;
     int onlineIntervalMs = 1000;
     int shutdownGraceMs = 2000;
-    int drainPeriodMs = 10'000;     // an admin drain closes the node's clients evenly over this
-    int publishTimeoutMs = 5000;    // a publish the broker has not confirmed by then is a 503
+    int drainPeriodMs = 10'000;  // an admin drain closes the node's clients evenly over this
+    int publishTimeoutMs = 5000; // a publish the broker has not confirmed by then is a 503
 
-    QString webRoot;                // empty: the demo page built into the binary
+    QString webRoot; // empty: the demo page built into the binary
 
     // Cluster (Redis); empty URL: embedded in-process broker.
     QString redisUrl;
@@ -63,7 +63,7 @@ struct ConfigOutcome {
     enum class Action { Run, PrintAndExit };
     Action action = Action::Run;
     Config config;
-    QString text;     // for PrintAndExit: --help or --version output
+    QString text; // for PrintAndExit: --help or --version output
 };
 
 // Parses all sources. An error is a readable message; main() prints it and exits with 2.

@@ -44,7 +44,9 @@ bool Gateway::listen(QString* error) {
     return false;
 }
 
-void Gateway::stopAccepting() { server_.close(); }
+void Gateway::stopAccepting() {
+    server_.close();
+}
 
 void Gateway::acceptPending() {
     const HttpConnection::Limits limits{kMaxHttpHeadBytes, config_.maxHttpBodyBytes,
@@ -64,7 +66,9 @@ void Gateway::acceptPending() {
         connect(connection, &HttpConnection::protocolError, this,
                 [this](ErrorCode code) { hub_.metrics().countError(code); });
         connect(connection, &HttpConnection::upgradeRequested, this,
-                [this, connection](const HttpRequest& request) { onUpgradeRequested(connection, request); });
+                [this, connection](const HttpRequest& request) {
+                    onUpgradeRequested(connection, request);
+                });
     }
 }
 
@@ -76,7 +80,8 @@ void Gateway::onUpgradeRequested(HttpConnection* connection, const HttpRequest& 
     if (!endpointForPath(request.path)) {
         connection->respond(HttpResponse::error(
             404, {ErrorCode::NotFound, QStringLiteral("no WebSocket endpoint at %1 (use /public, "
-                                                      "/private or /admin)").arg(request.path)}));
+                                                      "/private or /admin)")
+                                           .arg(request.path)}));
         return;
     }
     const qint64 now = hub_.nowMs();
@@ -87,8 +92,9 @@ void Gateway::onUpgradeRequested(HttpConnection* connection, const HttpRequest& 
     if (upgrading_.size() >= kMaxPendingHandshakes) {
         hub_.metrics().connectionsRefused++;
         hub_.metrics().countError(ErrorCode::Unavailable);
-        HttpResponse busy = HttpResponse::error(
-            503, {ErrorCode::Unavailable, QStringLiteral("too many handshakes in progress; retry")});
+        HttpResponse busy =
+            HttpResponse::error(503, {ErrorCode::Unavailable,
+                                      QStringLiteral("too many handshakes in progress; retry")});
         busy.headers.append(qMakePair(QByteArray("Retry-After"), QByteArray("1")));
         connection->respond(busy);
         return;
@@ -104,8 +110,8 @@ void Gateway::refuse(QWebSocket* ws, int closeCode, const Error& error) {
     // close code and reason. An HTTP status on the handshake would be hidden from a browser.
     hub_.metrics().connectionsRefused++;
     hub_.metrics().countError(error.code);
-    qCInfo(lcGateway).noquote() << "refused" << ws->peerAddress().toString() << ws->requestUrl().path()
-                                << ":" << error.message;
+    qCInfo(lcGateway).noquote() << "refused" << ws->peerAddress().toString()
+                                << ws->requestUrl().path() << ":" << error.message;
     ws->sendTextMessage(QString::fromUtf8(codec::encode(ErrorEvent{error, {}})));
     ws->close(static_cast<QWebSocketProtocol::CloseCode>(closeCode), error.message.left(120));
     connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
@@ -120,26 +126,31 @@ void Gateway::onWebSocketReady() {
         ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(config_.maxMessageBytes));
         if (draining_) {
             refuse(ws, close_code::kServiceRestart,
-                   {ErrorCode::Unavailable, QStringLiteral("node is draining; reconnect to another node")});
+                   {ErrorCode::Unavailable,
+                    QStringLiteral("node is draining; reconnect to another node")});
             continue;
         }
         if (hub_.connectionCount() >= config_.maxConnections) {
-            refuse(ws, close_code::kTryAgainLater,
-                   {ErrorCode::Unavailable, QStringLiteral("node is full (%1 connections); reconnect "
-                                                           "to another node or later").arg(config_.maxConnections)});
+            refuse(
+                ws, close_code::kTryAgainLater,
+                {ErrorCode::Unavailable, QStringLiteral("node is full (%1 connections); reconnect "
+                                                        "to another node or later")
+                                             .arg(config_.maxConnections)});
             continue;
         }
         const QUrl url = ws->requestUrl();
         const auto endpoint = endpointForPath(url.path());
         QByteArray bearer = ws->request().rawHeader("Authorization").trimmed();
         bearer = bearer.toLower().startsWith("bearer ") ? bearer.mid(7).trimmed() : QByteArray();
-        auto identity = auth_.authenticateClient(endpoint.value_or(Endpoint::Public), QUrlQuery(url), bearer,
-                                                 ws->peerAddress(), QDateTime::currentSecsSinceEpoch());
+        auto identity =
+            auth_.authenticateClient(endpoint.value_or(Endpoint::Public), QUrlQuery(url), bearer,
+                                     ws->peerAddress(), QDateTime::currentSecsSinceEpoch());
         if (auto* error = std::get_if<Error>(&identity)) {
             refuse(ws, close_code::kUnauthorized, *error);
             continue;
         }
-        Session* session = hub_.attach(std::get<Identity>(identity), std::make_unique<WebSocketTransport>(ws));
+        Session* session =
+            hub_.attach(std::get<Identity>(identity), std::make_unique<WebSocketTransport>(ws));
         const quint64 id = session->id();
         Hub* hub = &hub_;
         auto now = [hub] { return hub->nowMs(); };
@@ -157,7 +168,9 @@ void Gateway::onWebSocketReady() {
         });
         // Queued: QWebSocket may report the disconnect from inside close() or a send, and the
         // session (and this socket's transport) must not be destroyed under its own feet.
-        connect(ws, &QWebSocket::disconnected, hub, [hub, id] { hub->detach(id); }, Qt::QueuedConnection);
+        connect(
+            ws, &QWebSocket::disconnected, hub, [hub, id] { hub->detach(id); },
+            Qt::QueuedConnection);
     }
 }
 

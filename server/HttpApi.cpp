@@ -3,8 +3,8 @@
 #include "server/Broker.h"
 #include "server/Hub.h"
 #include "server/Presence.h"
-#include "shared/Cluster.h"
 #include "shared/Bus.h"
+#include "shared/Cluster.h"
 #include "shared/Codec.h"
 #include "shared/Version.h"
 
@@ -18,7 +18,9 @@
 namespace herald {
 namespace {
 
-QByteArray toJson(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
+QByteArray toJson(const QJsonObject& o) {
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
 
 // Publish failures map to HTTP statuses by error kind.
 int statusFor(ErrorCode code) {
@@ -68,8 +70,8 @@ struct Route {
 
 } // namespace
 
-HttpApi::HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence, const Authenticator& auth,
-                 std::function<NodeStatus()> status)
+HttpApi::HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence,
+                 const Authenticator& auth, std::function<NodeStatus()> status)
     : config_(config)
     , hub_(hub)
     , broker_(broker)
@@ -83,8 +85,9 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     const bool get = request.method == "GET" || request.method == "HEAD";
     const bool post = request.method == "POST";
     auto methodNotAllowed = [&](const char* allow) {
-        HttpResponse r = HttpResponse::error(405, {ErrorCode::BadRequest,
-                                                   QStringLiteral("use %1 for %2").arg(QLatin1String(allow), path)});
+        HttpResponse r = HttpResponse::error(
+            405, {ErrorCode::BadRequest,
+                  QStringLiteral("use %1 for %2").arg(QLatin1String(allow), path)});
         r.headers.append(qMakePair(QByteArray("Allow"), QByteArray(allow)));
         respond(r);
     };
@@ -104,9 +107,11 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     }
     if (!get) {
         if (path == QLatin1String("/api/cluster") || path == QLatin1String("/healthz") ||
-            path == QLatin1String("/readyz") || path == QLatin1String("/metrics") || path == QLatin1String("/"))
+            path == QLatin1String("/readyz") || path == QLatin1String("/metrics") ||
+            path == QLatin1String("/"))
             return methodNotAllowed("GET");
-        return respond(HttpResponse::error(404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)}));
+        return respond(HttpResponse::error(
+            404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)}));
     }
     if (path == QLatin1String("/healthz"))
         return respond(HttpResponse::json(200, R"({"status":"ok"})"));
@@ -124,8 +129,8 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
         return respond(cluster());
     }
     if (endpointForPath(path)) {
-        return respond(HttpResponse::error(426, {ErrorCode::BadRequest,
-                                                 QStringLiteral("%1 is a WebSocket endpoint").arg(path)}));
+        return respond(HttpResponse::error(
+            426, {ErrorCode::BadRequest, QStringLiteral("%1 is a WebSocket endpoint").arg(path)}));
     }
     respond(staticFile(path == QLatin1String("/") ? QStringLiteral("/index.html") : path));
 }
@@ -144,7 +149,8 @@ void HttpApi::publish(const HttpRequest& request, Respond respond) {
     }
     const auto& stream = std::get<streams::StreamRef>(resolved);
     if (stream.kind == streams::Kind::System) {
-        const Error error{ErrorCode::BadStream, QStringLiteral("use /api/broadcast for system messages")};
+        const Error error{ErrorCode::BadStream,
+                          QStringLiteral("use /api/broadcast for system messages")};
         hub_.metrics().countError(error.code);
         return respond(HttpResponse::error(400, error));
     }
@@ -163,7 +169,8 @@ void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
         hub_.metrics().countError(error->code);
         return respond(HttpResponse::error(statusFor(error->code), *error));
     }
-    hub_.broadcast(std::get<BroadcastRequest>(decoded).notice, [respond](const PublishResult& result) {
+    hub_.broadcast(std::get<BroadcastRequest>(decoded).notice, [respond](
+                                                                   const PublishResult& result) {
         if (result.error)
             return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
         respond(HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
@@ -180,7 +187,8 @@ QJsonObject HttpApi::nodeSnapshot() const {
         {QStringLiteral("address"), status.address},
         {QStringLiteral("version"), QLatin1String(kVersion)},
         {QStringLiteral("state"), status.state},
-        {QStringLiteral("started_at"), QDateTime::fromMSecsSinceEpoch(status.startedAtMs).toUTC().toString(Qt::ISODate)},
+        {QStringLiteral("started_at"),
+         QDateTime::fromMSecsSinceEpoch(status.startedAtMs).toUTC().toString(Qt::ISODate)},
         {QStringLiteral("uptime_seconds"), (now - status.startedAtMs) / 1000},
         {QStringLiteral("connections"), hub_.connectionCount()},
         {QStringLiteral("users"), hub_.uniqueUsers()},
@@ -236,16 +244,19 @@ HttpResponse HttpApi::readiness() const {
         problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()));
     if (problems.isEmpty())
         return HttpResponse::json(200, R"({"ready":true})");
-    return HttpResponse::json(503, toJson({{QStringLiteral("ready"), false},
-                                           {QStringLiteral("problems"), QJsonArray::fromStringList(problems)}}));
+    return HttpResponse::json(
+        503, toJson({{QStringLiteral("ready"), false},
+                     {QStringLiteral("problems"), QJsonArray::fromStringList(problems)}}));
 }
 
 HttpResponse HttpApi::staticFile(const QString& path) const {
     const QString clean = QDir::cleanPath(path);
     const QString root = config_.webRoot.isEmpty() ? QStringLiteral(":/web") : config_.webRoot;
     QFile file(root + clean);
-    if (clean.contains(QLatin1String("..")) || !file.open(QIODevice::ReadOnly) || QFileInfo(file).isDir())
-        return HttpResponse::error(404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)});
+    if (clean.contains(QLatin1String("..")) || !file.open(QIODevice::ReadOnly) ||
+        QFileInfo(file).isDir())
+        return HttpResponse::error(
+            404, {ErrorCode::NotFound, QStringLiteral("no resource at %1").arg(path)});
     HttpResponse r;
     r.contentType = contentTypeFor(clean);
     r.body = file.readAll();

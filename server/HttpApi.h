@@ -24,8 +24,8 @@ class HttpApi {
 public:
     using Respond = std::function<void(HttpResponse)>;
 
-    HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence, const Authenticator& auth,
-            std::function<NodeStatus()> status);
+    HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence,
+            const Authenticator& auth, std::function<NodeStatus()> status);
 
     void handle(const HttpRequest& request, Respond respond);
 

@@ -12,26 +12,44 @@ namespace {
 
 const char* reasonPhrase(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
-HttpConnection* self(http_parser* p) { return static_cast<HttpConnection*>(p->data); }
+HttpConnection* self(http_parser* p) {
+    return static_cast<HttpConnection*>(p->data);
+}
 
 } // namespace
 
@@ -124,8 +142,9 @@ void HttpConnection::feed() {
             return;
         }
         if (err != HPE_OK && err != HPE_PAUSED) {
-            fail(400, {ErrorCode::BadRequest, QStringLiteral("malformed HTTP request: %1")
-                                                  .arg(QLatin1String(http_errno_description(err)))});
+            fail(400,
+                 {ErrorCode::BadRequest, QStringLiteral("malformed HTTP request: %1")
+                                             .arg(QLatin1String(http_errno_description(err)))});
             return;
         }
         pending_.remove(0, static_cast<qsizetype>(parsed));
@@ -144,7 +163,8 @@ void HttpConnection::respond(const HttpResponse& response) {
     }
     QByteArray out;
     out.reserve(response.body.size() + 256);
-    out += "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + reasonPhrase(response.status) + "\r\n";
+    out += "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + reasonPhrase(response.status) +
+           "\r\n";
     out += "Content-Type: " + response.contentType + "\r\n";
     out += "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n";
     out += "Cache-Control: no-store\r\n";
@@ -201,7 +221,8 @@ int HttpConnection::countHead(size_t length) {
     if (headBytes_ <= limits_.maxHeadBytes)
         return 0;
     errorStatus_ = 431;
-    error_ = {ErrorCode::TooLarge, QStringLiteral("request head over %1 bytes").arg(limits_.maxHeadBytes)};
+    error_ = {ErrorCode::TooLarge,
+              QStringLiteral("request head over %1 bytes").arg(limits_.maxHeadBytes)};
     return 1;
 }
 
@@ -246,7 +267,8 @@ int HttpConnection::onHeadersComplete(http_parser* p) {
     if (p->content_length != ULLONG_MAX &&
         p->content_length > static_cast<quint64>(c->limits_.maxBodyBytes)) {
         c->errorStatus_ = 413;
-        c->error_ = {ErrorCode::TooLarge, QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
+        c->error_ = {ErrorCode::TooLarge,
+                     QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
         return -1; // 1 and 2 mean "no body" to http_parser; anything else stops it
     }
     return 0;
@@ -256,7 +278,8 @@ int HttpConnection::onBody(http_parser* p, const char* at, size_t length) {
     HttpConnection* c = self(p);
     if (c->current_.body.size() + static_cast<qint64>(length) > c->limits_.maxBodyBytes) {
         c->errorStatus_ = 413;
-        c->error_ = {ErrorCode::TooLarge, QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
+        c->error_ = {ErrorCode::TooLarge,
+                     QStringLiteral("request body over %1 bytes").arg(c->limits_.maxBodyBytes)};
         return 1;
     }
     c->current_.body.append(at, static_cast<qsizetype>(length));

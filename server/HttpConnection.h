@@ -22,7 +22,7 @@ struct HttpRequest {
     QHash<QByteArray, QByteArray> headers; // names in lower case
     QByteArray body;
     QHostAddress peer;
-    bool upgrade = false;                  // asks to become a WebSocket
+    bool upgrade = false; // asks to become a WebSocket
 
     QByteArray header(const QByteArray& lowerName) const { return headers.value(lowerName); }
     // The credential of "Authorization: Bearer <token>", empty when absent.
@@ -87,7 +87,7 @@ private:
     http_parser parser_;
     http_parser_settings settings_;
     QTimer timer_;
-    QByteArray pending_;       // bytes read but not yet parsed (parser paused)
+    QByteArray pending_; // bytes read but not yet parsed (parser paused)
     HttpRequest current_;
     QByteArray url_;
     QByteArray field_;

@@ -29,7 +29,8 @@ Hub::Hub(const Config& config, QString nodeId, Broker& broker, Metrics& metrics,
     broker_.subscribe(streams::kSystemKey); // fixed control channel: every connection gets it
 
     // One coarse timer walks the sessions for keepalive instead of a timer per connection.
-    sweepTimer_.setInterval(std::max(100, std::min(config_.keepaliveIntervalMs, config_.idleTimeoutMs) / 2));
+    sweepTimer_.setInterval(
+        std::max(100, std::min(config_.keepaliveIntervalMs, config_.idleTimeoutMs) / 2));
     connect(&sweepTimer_, &QTimer::timeout, this, &Hub::sweep);
     sweepTimer_.start();
     onlineTimer_.setInterval(config_.onlineIntervalMs);
@@ -44,13 +45,16 @@ Hub::~Hub() {
 
 Session* Hub::attach(Identity identity, std::unique_ptr<ClientTransport> transport) {
     const quint64 id = nextSessionId_++;
-    auto session = std::make_unique<Session>(id, std::move(identity), std::move(transport), *this, nowMs());
+    auto session =
+        std::make_unique<Session>(id, std::move(identity), std::move(transport), *this, nowMs());
     Session* raw = session.get();
     sessions_.emplace(id, std::move(session));
-    if (raw->identity().role == Identity::Role::User && ++userConnections_[raw->identity().user] == 1)
+    if (raw->identity().role == Identity::Role::User &&
+        ++userConnections_[raw->identity().user] == 1)
         Q_EMIT userArrived(raw->identity().user);
     metrics_.connectionsAccepted++;
-    raw->sendEvent(WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
+    raw->sendEvent(
+        WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
     Q_EMIT connectionCountChanged(connectionCount());
     Q_EMIT sessionAttached(id);
     return raw;
@@ -78,10 +82,13 @@ void Hub::detach(quint64 sessionId) {
 streams::Resolved Hub::resolveFor(const Identity& who, const QString& spec) {
     // Admins may watch any stream, private ones included; others only their own.
     if (who.role != Identity::Role::Admin)
-        return streams::resolveForSubscriber(spec, who.role == Identity::Role::User ? who.user : QString());
+        return streams::resolveForSubscriber(spec, who.role == Identity::Role::User ? who.user
+                                                                                    : QString());
     auto resolved = streams::resolveForPublisher(spec);
-    if (auto* error = std::get_if<Error>(&resolved); error && spec.startsWith(QLatin1String("private.")))
-        error->message += QStringLiteral(" (admin connections name private streams in full: private.<user>.<name>)");
+    if (auto* error = std::get_if<Error>(&resolved);
+        error && spec.startsWith(QLatin1String("private.")))
+        error->message += QStringLiteral(
+            " (admin connections name private streams in full: private.<user>.<name>)");
     return resolved;
 }
 
@@ -166,20 +173,24 @@ void Hub::publishPayload(const QString& key, const QString& id, const QByteArray
             // The cluster is out of reach: this node's own subscribers still get the message,
             // and the caller is told plainly that the others did not.
             onBusMessage(key, payload);
-            error->message += QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
+            error->message +=
+                QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
         }
         finish(error);
     });
     if (!*answered) {
         QTimer::singleShot(config_.publishTimeoutMs, this, [finish, ms = config_.publishTimeoutMs] {
-            finish(Error{ErrorCode::Unavailable,
-                         QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
-                                        "still be delivered").arg(ms)});
+            finish(
+                Error{ErrorCode::Unavailable,
+                      QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
+                                     "still be delivered")
+                          .arg(ms)});
         });
     }
 }
 
-void Hub::publish(const streams::StreamRef& stream, const QByteArray& dataJson, PublishCallback done) {
+void Hub::publish(const streams::StreamRef& stream, const QByteArray& dataJson,
+                  PublishCallback done) {
     const QString id = nextMessageId();
     const QByteArray payload =
         bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), dataJson});
@@ -212,7 +223,8 @@ void Hub::onBusMessage(const QString& key, const QByteArray& payload) {
             qCWarning(lcHub) << "dropped a malformed system notice:" << error->message;
             return;
         }
-        const auto frame = codec::encode(SystemEvent{message.id, std::get<BroadcastRequest>(notice).notice});
+        const auto frame =
+            codec::encode(SystemEvent{message.id, std::get<BroadcastRequest>(notice).notice});
         deliverToAll(QString::fromUtf8(frame));
         return;
     }
@@ -292,7 +304,8 @@ qint64 Hub::sendToSubscribers(const QString& key, const QString& frame) {
     return sent;
 }
 
-int Hub::closeWhere(const std::function<bool(const Session&)>& match, int code, const QString& reason) {
+int Hub::closeWhere(const std::function<bool(const Session&)>& match, int code,
+                    const QString& reason) {
     int closed = 0;
     for (const auto& [id, s] : sessions_) {
         if (!s->isClosing() && match(*s)) {
@@ -329,7 +342,8 @@ void Hub::handleAdmin(Session& session, const admin::AdminCommand& command) {
     if (std::holds_alternative<PingRequest>(command))
         return session.sendEvent(PongEvent{});
     if (!adminHandler_)
-        return session.sendError(ErrorCode::Unavailable, QStringLiteral("admin commands are not available on this node"));
+        return session.sendError(ErrorCode::Unavailable,
+                                 QStringLiteral("admin commands are not available on this node"));
     adminHandler_(session, command);
 }
 

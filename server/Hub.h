@@ -14,8 +14,8 @@
 #include <QObject>
 #include <QTimer>
 #include <functional>
-#include <unordered_map>
 #include <memory>
+#include <unordered_map>
 
 namespace herald {
 
@@ -54,7 +54,8 @@ public:
     void unsubscribe(Session& session, const UnsubscribeRequest& request);
 
     // Producers: a stream message or a system notice to every connection of the cluster.
-    void publish(const streams::StreamRef& stream, const QByteArray& dataJson, PublishCallback done);
+    void publish(const streams::StreamRef& stream, const QByteArray& dataJson,
+                 PublishCallback done);
     void broadcast(const SystemNotice& notice, PublishCallback done);
 
     // Milliseconds since the epoch, from a monotonic clock started with the hub.
@@ -74,7 +75,8 @@ public:
     qint64 sendWhere(const std::function<bool(const Session&)>& match, const QString& frame);
     qint64 sendToSubscribers(const QString& key, const QString& frame);
     // Closes the sessions matching `match`; returns how many.
-    int closeWhere(const std::function<bool(const Session&)>& match, int code, const QString& reason);
+    int closeWhere(const std::function<bool(const Session&)>& match, int code,
+                   const QString& reason);
     // Ids of the current sessions (a copy: the caller may close them in any order later).
     QList<quint64> sessionIds() const;
     // Local subscribers per stream key, most first, at most `limit`.
@@ -128,7 +130,6 @@ private:
     std::function<OnlineEvent()> onlineSource_;
     AdminHandler adminHandler_;
     OnlineEvent onlineNow() const;
-
 };
 
 } // namespace herald

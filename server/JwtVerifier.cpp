@@ -30,8 +30,7 @@ constexpr int kEs256Half = 32;
 
 enum class Alg { HS256, RS256, ES256 };
 
-std::optional<Alg> algFromName(QStringView name)
-{
+std::optional<Alg> algFromName(QStringView name) {
     if (name == u"HS256")
         return Alg::HS256;
     if (name == u"RS256")
@@ -41,31 +40,28 @@ std::optional<Alg> algFromName(QStringView name)
     return std::nullopt;
 }
 
-Error unauthorized(const QString& message)
-{
+Error unauthorized(const QString& message) {
     return Error{ErrorCode::Unauthorized, message};
 }
 
 // Strict base64url: the segment must be exactly what we would produce for its bytes. This
 // refuses padding, stray characters and non-canonical trailing bits, so one token has one
 // spelling (relevant for anything that caches or deny-lists tokens by their text).
-std::optional<QByteArray> decodeSegment(QByteArrayView segment)
-{
+std::optional<QByteArray> decodeSegment(QByteArrayView segment) {
     const auto options = QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals;
     const QByteArray text = segment.toByteArray();
-    auto result = QByteArray::fromBase64Encoding(text, options | QByteArray::AbortOnBase64DecodingErrors);
+    auto result =
+        QByteArray::fromBase64Encoding(text, options | QByteArray::AbortOnBase64DecodingErrors);
     if (!result || result.decoded.toBase64(options) != text)
         return std::nullopt;
     return std::move(result.decoded);
 }
 
-QByteArray encodeSegment(const QByteArray& bytes)
-{
+QByteArray encodeSegment(const QByteArray& bytes) {
     return bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
 }
 
-std::optional<QJsonObject> parseObject(const QByteArray& json)
-{
+std::optional<QJsonObject> parseObject(const QByteArray& json) {
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &error);
     if (error.error != QJsonParseError::NoError || !doc.isObject())
@@ -73,14 +69,12 @@ std::optional<QJsonObject> parseObject(const QByteArray& json)
     return doc.object();
 }
 
-std::optional<QByteArray> hmacSha256(QByteArrayView key, QByteArrayView data)
-{
+std::optional<QByteArray> hmacSha256(QByteArrayView key, QByteArrayView data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int outLen = 0;
-    if (key.isEmpty()
-        || HMAC(EVP_sha256(), key.data(), int(key.size()),
-                reinterpret_cast<const unsigned char*>(data.data()), size_t(data.size()), out, &outLen)
-               == nullptr) {
+    if (key.isEmpty() || HMAC(EVP_sha256(), key.data(), int(key.size()),
+                              reinterpret_cast<const unsigned char*>(data.data()),
+                              size_t(data.size()), out, &outLen) == nullptr) {
         ERR_clear_error();
         return std::nullopt;
     }
@@ -88,8 +82,7 @@ std::optional<QByteArray> hmacSha256(QByteArrayView key, QByteArrayView data)
 }
 
 // Converts the JWS raw R||S form into the DER ECDSA-Sig-Value that EVP_DigestVerify expects.
-std::optional<QByteArray> rawEcdsaToDer(const QByteArray& raw)
-{
+std::optional<QByteArray> rawEcdsaToDer(const QByteArray& raw) {
     if (raw.size() != 2 * kEs256Half)
         return std::nullopt;
     const auto* bytes = reinterpret_cast<const unsigned char*>(raw.constData());
@@ -111,24 +104,21 @@ std::optional<QByteArray> rawEcdsaToDer(const QByteArray& raw)
     return der;
 }
 
-bool verifyWithKey(EVP_PKEY* key, QByteArrayView signingInput, const QByteArray& signature)
-{
+bool verifyWithKey(EVP_PKEY* key, QByteArrayView signingInput, const QByteArray& signature) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    const bool ok = ctx
-        && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1
-        && EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.constData()),
-                            size_t(signature.size()),
-                            reinterpret_cast<const unsigned char*>(signingInput.data()),
-                            size_t(signingInput.size()))
-               == 1;
+    const bool ok =
+        ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.constData()),
+                         size_t(signature.size()),
+                         reinterpret_cast<const unsigned char*>(signingInput.data()),
+                         size_t(signingInput.size())) == 1;
     // A failed verification leaves entries on the thread's error queue; don't leak them to
     // whatever uses OpenSSL next on this thread (e.g. a TLS socket).
     ERR_clear_error();
     return ok;
 }
 
-bool isP256(EVP_PKEY* key)
-{
+bool isP256(EVP_PKEY* key) {
     char name[64] = {};
     size_t len = 0;
     if (EVP_PKEY_get_group_name(key, name, sizeof name, &len) != 1)
@@ -138,8 +128,7 @@ bool isP256(EVP_PKEY* key)
 
 // An algorithm name from a token header is attacker-controlled: keep it short and printable
 // before it goes into an error message that may be logged or sent back.
-QString printableAlg(const QString& alg)
-{
+QString printableAlg(const QString& alg) {
     QString out;
     for (QChar c : alg.left(32))
         out += (c.unicode() >= 0x21 && c.unicode() < 0x7f) ? c : QChar(u'?');
@@ -147,14 +136,12 @@ QString printableAlg(const QString& alg)
 }
 
 // NumericDate claims may be fractional; clamp before converting so huge values stay defined.
-qint64 toSeconds(double value)
-{
+qint64 toSeconds(double value) {
     constexpr double kLimit = 9007199254740992.0; // 2^53
     return qint64(std::floor(std::clamp(value, -kLimit, kLimit)));
 }
 
-bool audienceMatches(const QJsonValue& aud, const QString& wanted)
-{
+bool audienceMatches(const QJsonValue& aud, const QString& wanted) {
     if (aud.isString())
         return aud.toString() == wanted;
     if (aud.isArray()) {
@@ -175,8 +162,7 @@ JwtVerifier& JwtVerifier::operator=(const JwtVerifier&) = default;
 JwtVerifier::JwtVerifier(JwtVerifier&&) noexcept = default;
 JwtVerifier& JwtVerifier::operator=(JwtVerifier&&) noexcept = default;
 
-std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config)
-{
+std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config) {
     JwtVerifier v;
     v.m_secret = config.hs256Secret;
     v.m_audience = config.audience;
@@ -187,11 +173,13 @@ std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config)
     bool haveEc = false;
     if (!config.publicKeyPem.isEmpty()) {
         std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-            BIO_new_mem_buf(config.publicKeyPem.constData(), int(config.publicKeyPem.size())), &BIO_free);
+            BIO_new_mem_buf(config.publicKeyPem.constData(), int(config.publicKeyPem.size())),
+            &BIO_free);
         EVP_PKEY* key = bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr;
         ERR_clear_error();
         if (!key)
-            return QStringLiteral("cannot read the public key PEM (expected a \"PUBLIC KEY\" block)");
+            return QStringLiteral(
+                "cannot read the public key PEM (expected a \"PUBLIC KEY\" block)");
         v.m_key.reset(key, &EVP_PKEY_free);
         if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
             if (EVP_PKEY_get_bits(key) < kMinRsaBits)
@@ -215,7 +203,9 @@ std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config)
                 return QStringLiteral("algorithm \"none\" cannot be allowed");
             const std::optional<Alg> alg = algFromName(name);
             if (!alg)
-                return QStringLiteral("unknown JWT algorithm \"%1\" (supported: HS256, RS256, ES256)").arg(name);
+                return QStringLiteral(
+                           "unknown JWT algorithm \"%1\" (supported: HS256, RS256, ES256)")
+                    .arg(name);
             switch (*alg) {
             case Alg::HS256:
                 if (!haveSecret)
@@ -229,14 +219,16 @@ std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config)
                 break;
             case Alg::ES256:
                 if (!haveEc)
-                    return QStringLiteral("ES256 is allowed but no EC P-256 public key is configured");
+                    return QStringLiteral(
+                        "ES256 is allowed but no EC P-256 public key is configured");
                 v.m_allowEs256 = true;
                 break;
             }
         }
     }
     if (!v.enabled())
-        return QStringLiteral("no JWT algorithm is usable: configure an HS256 secret or a public key");
+        return QStringLiteral(
+            "no JWT algorithm is usable: configure an HS256 secret or a public key");
     // Drop keys the allow-list does not use, so they cannot be reached by mistake later.
     if (!v.m_allowHs256)
         v.m_secret.clear();
@@ -245,13 +237,11 @@ std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config)
     return v;
 }
 
-bool JwtVerifier::enabled() const
-{
+bool JwtVerifier::enabled() const {
     return m_allowHs256 || m_allowRs256 || m_allowEs256;
 }
 
-std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 nowSeconds) const
-{
+std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 nowSeconds) const {
     if (!enabled())
         return unauthorized(QStringLiteral("token authentication is not configured"));
     if (token.size() > kMaxJwtSize)
@@ -264,7 +254,8 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
         return unauthorized(QStringLiteral("malformed token"));
     const QByteArrayView signingInput = token.first(dot2);
     const std::optional<QByteArray> headerJson = decodeSegment(token.first(dot1));
-    const std::optional<QByteArray> payloadJson = decodeSegment(token.sliced(dot1 + 1, dot2 - dot1 - 1));
+    const std::optional<QByteArray> payloadJson =
+        decodeSegment(token.sliced(dot1 + 1, dot2 - dot1 - 1));
     const std::optional<QByteArray> signature = decodeSegment(token.sliced(dot2 + 1));
     if (!headerJson || !payloadJson || !signature)
         return unauthorized(QStringLiteral("malformed token"));
@@ -283,18 +274,19 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
     if (algName.compare(u"none", Qt::CaseInsensitive) == 0)
         return unauthorized(QStringLiteral("algorithm \"none\" is not allowed"));
     const std::optional<Alg> alg = algFromName(algName);
-    const bool allowed = alg
-        && ((*alg == Alg::HS256 && m_allowHs256) || (*alg == Alg::RS256 && m_allowRs256)
-            || (*alg == Alg::ES256 && m_allowEs256));
+    const bool allowed =
+        alg && ((*alg == Alg::HS256 && m_allowHs256) || (*alg == Alg::RS256 && m_allowRs256) ||
+                (*alg == Alg::ES256 && m_allowEs256));
     if (!allowed)
-        return unauthorized(QStringLiteral("algorithm %1 is not allowed").arg(printableAlg(algName)));
+        return unauthorized(
+            QStringLiteral("algorithm %1 is not allowed").arg(printableAlg(algName)));
 
     bool good = false;
     switch (*alg) {
     case Alg::HS256: {
         const std::optional<QByteArray> mac = hmacSha256(m_secret, signingInput);
-        good = mac && mac->size() == signature->size()
-            && CRYPTO_memcmp(mac->constData(), signature->constData(), size_t(mac->size())) == 0;
+        good = mac && mac->size() == signature->size() &&
+               CRYPTO_memcmp(mac->constData(), signature->constData(), size_t(mac->size())) == 0;
         break;
     }
     case Alg::RS256:
@@ -322,7 +314,8 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
     for (const char16_t* name : {u"exp", u"nbf", u"iat"}) {
         const QJsonValue v = payload->value(name);
         if (!v.isUndefined() && !v.isDouble())
-            return unauthorized(QStringLiteral("invalid \"%1\" claim").arg(QString::fromUtf16(name)));
+            return unauthorized(
+                QStringLiteral("invalid \"%1\" claim").arg(QString::fromUtf16(name)));
     }
     if (const QJsonValue exp = payload->value(u"exp"); exp.isDouble()) {
         // RFC 7519 4.1.4: the current time must be before exp (plus leeway for clock skew).
@@ -330,9 +323,11 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
             return unauthorized(QStringLiteral("token expired"));
         out.expiresAt = toSeconds(exp.toDouble());
     }
-    if (const QJsonValue nbf = payload->value(u"nbf"); nbf.isDouble() && now + leeway < nbf.toDouble())
+    if (const QJsonValue nbf = payload->value(u"nbf");
+        nbf.isDouble() && now + leeway < nbf.toDouble())
         return unauthorized(QStringLiteral("token not yet valid"));
-    if (const QJsonValue iat = payload->value(u"iat"); iat.isDouble() && now + leeway < iat.toDouble())
+    if (const QJsonValue iat = payload->value(u"iat");
+        iat.isDouble() && now + leeway < iat.toDouble())
         return unauthorized(QStringLiteral("token issued in the future"));
 
     if (!m_issuer.isEmpty()) {
@@ -350,8 +345,7 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
     return out;
 }
 
-QByteArray mintHs256(const QJsonObject& claims, const QByteArray& secret)
-{
+QByteArray mintHs256(const QJsonObject& claims, const QByteArray& secret) {
     if (secret.isEmpty())
         return {};
     const QJsonObject header{{QStringLiteral("alg"), QStringLiteral("HS256")},
@@ -367,8 +361,7 @@ QByteArray mintHs256(const QJsonObject& claims, const QByteArray& secret)
     return token;
 }
 
-bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
-{
+bool constantTimeEquals(QByteArrayView a, QByteArrayView b) {
     if (a.size() != b.size())
         return false;
     return a.isEmpty() || CRYPTO_memcmp(a.data(), b.data(), size_t(a.size())) == 0;

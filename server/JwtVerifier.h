@@ -16,12 +16,14 @@
 namespace herald {
 
 struct JwtConfig {
-    QByteArray hs256Secret;   // non-empty enables HS256
-    QByteArray publicKeyPem;  // an RSA public key enables RS256, an EC P-256 public key enables ES256
-    QStringList algorithms;   // allow-list, e.g. {"HS256","RS256"}; empty = every algorithm whose key is configured
-    QString audience;         // non-empty: the token's "aud" (string or array) must contain it
-    QString issuer;           // non-empty: "iss" must equal it
-    int leewaySeconds = 30;   // for exp/nbf/iat; negative values count as 0
+    QByteArray hs256Secret; // non-empty enables HS256
+    QByteArray
+        publicKeyPem;       // an RSA public key enables RS256, an EC P-256 public key enables ES256
+    QStringList algorithms; // allow-list, e.g. {"HS256","RS256"}; empty = every algorithm whose key
+                            // is configured
+    QString audience;       // non-empty: the token's "aud" (string or array) must contain it
+    QString issuer;         // non-empty: "iss" must equal it
+    int leewaySeconds = 30; // for exp/nbf/iat; negative values count as 0
 };
 
 struct JwtClaims {
@@ -56,8 +58,8 @@ public:
     JwtVerifier& operator=(JwtVerifier&&) noexcept;
 
 private:
-    QByteArray m_secret;               // HMAC key; only ever used for HS256
-    std::shared_ptr<EVP_PKEY> m_key;   // RSA or EC P-256 public key; never used for HS256
+    QByteArray m_secret;             // HMAC key; only ever used for HS256
+    std::shared_ptr<EVP_PKEY> m_key; // RSA or EC P-256 public key; never used for HS256
     bool m_allowHs256 = false;
     bool m_allowRs256 = false;
     bool m_allowEs256 = false;

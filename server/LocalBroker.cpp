@@ -5,7 +5,9 @@
 
 namespace herald {
 
-void LocalBroker::subscribe(const QString& key) { ++subscribed_[key]; }
+void LocalBroker::subscribe(const QString& key) {
+    ++subscribed_[key];
+}
 
 void LocalBroker::unsubscribe(const QString& key) {
     auto it = subscribed_.find(key);

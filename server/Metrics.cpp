@@ -30,11 +30,16 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
     family(out, "herald_info", "gauge", "Build and node information.");
     sample(out, "herald_info", 1,
            "version=\"" + QByteArray(kVersion) + "\",node=\"" + nodeId.toUtf8() + '"');
-    single(out, "herald_uptime_seconds", "gauge", "Seconds since this node started.", g.uptimeSeconds);
-    single(out, "herald_connections", "gauge", "Open WebSocket connections on this node.", g.connections);
-    single(out, "herald_users", "gauge", "Unique authenticated users connected to this node.", g.users);
-    single(out, "herald_streams", "gauge", "Streams with at least one subscriber on this node.", g.streams);
-    single(out, "herald_subscriptions", "gauge", "Stream subscriptions on this node.", g.subscriptions);
+    single(out, "herald_uptime_seconds", "gauge", "Seconds since this node started.",
+           g.uptimeSeconds);
+    single(out, "herald_connections", "gauge", "Open WebSocket connections on this node.",
+           g.connections);
+    single(out, "herald_users", "gauge", "Unique authenticated users connected to this node.",
+           g.users);
+    single(out, "herald_streams", "gauge", "Streams with at least one subscriber on this node.",
+           g.streams);
+    single(out, "herald_subscriptions", "gauge", "Stream subscriptions on this node.",
+           g.subscriptions);
     single(out, "herald_cluster_connections", "gauge", "Connections across live nodes.",
            g.clusterConnections);
     single(out, "herald_cluster_users", "gauge", "Unique users across live nodes.", g.clusterUsers);
@@ -45,7 +50,8 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
            m.connectionsAccepted);
     single(out, "herald_connections_refused_total", "counter",
            "WebSocket connections refused (full, unauthorized).", m.connectionsRefused);
-    single(out, "herald_messages_in_total", "counter", "Frames received from clients.", m.messagesIn);
+    single(out, "herald_messages_in_total", "counter", "Frames received from clients.",
+           m.messagesIn);
     single(out, "herald_messages_published_total", "counter",
            "Messages accepted from producers on this node.", m.published);
     single(out, "herald_bus_messages_total", "counter", "Messages received from the broker.",

@@ -11,12 +11,12 @@ namespace herald {
 // the only writer, so plain integers suffice.
 struct Metrics {
     qint64 connectionsAccepted = 0;
-    qint64 connectionsRefused = 0;   // over max_connections, or failed authentication
-    qint64 messagesIn = 0;           // client frames received
-    qint64 published = 0;            // messages accepted from producers on this node
-    qint64 busMessages = 0;          // messages that arrived from the broker
-    qint64 deliveries = 0;           // frames queued to client connections
-    qint64 drops = 0;                // frames not delivered: slow consumer, closing connection
+    qint64 connectionsRefused = 0; // over max_connections, or failed authentication
+    qint64 messagesIn = 0;         // client frames received
+    qint64 published = 0;          // messages accepted from producers on this node
+    qint64 busMessages = 0;        // messages that arrived from the broker
+    qint64 deliveries = 0;         // frames queued to client connections
+    qint64 drops = 0;              // frames not delivered: slow consumer, closing connection
     qint64 httpRequests = 0;
     QHash<ErrorCode, qint64> errors; // errors reported to clients and API callers, by code
 

@@ -51,7 +51,8 @@ std::variant<std::unique_ptr<Node>, QString> Node::create(Config config) {
     auto auth = Authenticator::create(config);
     if (auto* error = std::get_if<QString>(&auth))
         return *error;
-    return std::unique_ptr<Node>(new Node(std::move(config), std::get<Authenticator>(std::move(auth)), std::move(broker)));
+    return std::unique_ptr<Node>(
+        new Node(std::move(config), std::get<Authenticator>(std::move(auth)), std::move(broker)));
 }
 
 Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
@@ -70,13 +71,17 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
     });
     rateTimer_.setInterval(1000);
     connect(&rateTimer_, &QTimer::timeout, this, &Node::sampleRates);
-    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, auth_, [this] { return status_; });
+    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, auth_,
+                                     [this] { return status_; });
     gateway_ = std::make_unique<Gateway>(
-        config_, *hub_, auth_,
-        [this](const HttpRequest& request, HttpApi::Respond respond) { api_->handle(request, std::move(respond)); });
+        config_, *hub_, auth_, [this](const HttpRequest& request, HttpApi::Respond respond) {
+            api_->handle(request, std::move(respond));
+        });
     auto* redis = qobject_cast<RedisBroker*>(broker_.get());
-    audit_ = std::make_unique<Audit>(redis ? &redis->commands() : nullptr, config_.redisPrefix.toUtf8() + "audit");
-    admin_ = std::make_unique<AdminService>(config_.nodeId, *hub_, *broker_, *presence_, *audit_, [this] { drain(); });
+    audit_ = std::make_unique<Audit>(redis ? &redis->commands() : nullptr,
+                                     config_.redisPrefix.toUtf8() + "audit");
+    admin_ = std::make_unique<AdminService>(config_.nodeId, *hub_, *broker_, *presence_, *audit_,
+                                            [this] { drain(); });
 }
 
 Node::~Node() {
@@ -117,7 +122,8 @@ void Node::sampleRates() {
 bool Node::start(QString* error) {
     if (!gateway_->listen(error))
         return false;
-    status_.address = gateway_->address().toString() + QLatin1Char(':') + QString::number(gateway_->port());
+    status_.address =
+        gateway_->address().toString() + QLatin1Char(':') + QString::number(gateway_->port());
     presence_->start();
     rateTimer_.start();
     // Redis may be down at start: the node serves its own clients and /readyz says why.
@@ -125,14 +131,17 @@ bool Node::start(QString* error) {
         redis->start();
     connect(broker_.get(), &Broker::readyChanged, this, [this](bool ready) {
         if (ready)
-            qCInfo(lcNode).noquote() << broker_->describe() << "reachable: cluster delivery resumed";
+            qCInfo(lcNode).noquote()
+                << broker_->describe() << "reachable: cluster delivery resumed";
         else
-            qCWarning(lcNode).noquote() << broker_->describe()
-                                        << "unreachable: serving this node's clients only; publishes answer 503";
+            qCWarning(lcNode).noquote()
+                << broker_->describe()
+                << "unreachable: serving this node's clients only; publishes answer 503";
     });
-    qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId << "listening on"
-                             << listenUrl() << "broker:" << broker_->describe()
-                             << (config_.devMode ? "(development mode: loopback needs no token)" : "");
+    qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId
+                             << "listening on" << listenUrl() << "broker:" << broker_->describe()
+                             << (config_.devMode ? "(development mode: loopback needs no token)"
+                                                 : "");
     return true;
 }
 
@@ -172,10 +181,12 @@ void Node::drain() {
     started->start();
     auto closed = std::make_shared<qint64>(0);
     auto step = [this, timer, order, total, periodMs, started, closed] {
-        const qint64 due = periodMs <= 0 ? total : std::min(total, started->elapsed() * total / periodMs + 1);
+        const qint64 due =
+            periodMs <= 0 ? total : std::min(total, started->elapsed() * total / periodMs + 1);
         for (; *closed < due; ++*closed)
             if (Session* s = hub_->session(order[static_cast<qsizetype>(*closed)]))
-                s->close(close_code::kServiceRestart, QStringLiteral("node draining: reconnect to another node"));
+                s->close(close_code::kServiceRestart,
+                         QStringLiteral("node draining: reconnect to another node"));
         if (*closed >= total) {
             timer->stop();
             timer->deleteLater();
@@ -191,7 +202,8 @@ void Node::shutdown() {
         return;
     status_.state = QStringLiteral("stopping");
     gateway_->stopAccepting();
-    qCInfo(lcNode) << "stopping:" << hub_->connectionCount() << "connections asked to reconnect elsewhere";
+    qCInfo(lcNode) << "stopping:" << hub_->connectionCount()
+                   << "connections asked to reconnect elsewhere";
     hub_->closeAll(close_code::kGoingAway, QStringLiteral("server shutting down"));
     // Stopped when the clients are gone (or the grace period is over) and the cluster has been
     // told (or the broker could not take it within a second).

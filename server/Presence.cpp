@@ -7,12 +7,14 @@ Q_LOGGING_CATEGORY(lcPresence, "herald.presence")
 
 namespace herald {
 namespace {
-qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+qint64 nowMs() {
+    return QDateTime::currentMSecsSinceEpoch();
+}
 constexpr int kMissedIntervals = 3; // a node silent this many of its intervals is gone
 } // namespace
 
-Presence::Presence(QString selfId, int intervalMs, Broker& broker, std::function<cluster::NodeInfo()> selfInfo,
-                   QObject* parent)
+Presence::Presence(QString selfId, int intervalMs, Broker& broker,
+                   std::function<cluster::NodeInfo()> selfInfo, QObject* parent)
     : QObject(parent)
     , selfId_(std::move(selfId))
     , intervalMs_(intervalMs)
@@ -80,7 +82,8 @@ void Presence::tick() {
     // Deltas go before the heartbeat that announces their number, on the same connection, so a
     // receiver never sees a number before the change it stands for.
     if (!pendingAdded_.isEmpty() || !pendingRemoved_.isEmpty()) {
-        send(cluster::UsersChanged{selfId_, ++usersSeq_, false, QStringList(pendingAdded_.begin(), pendingAdded_.end()),
+        send(cluster::UsersChanged{selfId_, ++usersSeq_, false,
+                                   QStringList(pendingAdded_.begin(), pendingAdded_.end()),
                                    QStringList(pendingRemoved_.begin(), pendingRemoved_.end())});
         pendingAdded_.clear();
         pendingRemoved_.clear();
@@ -95,7 +98,8 @@ void Presence::publishFullSet() {
     // Pending deltas are folded into the full set; numbering continues from it.
     pendingAdded_.clear();
     pendingRemoved_.clear();
-    send(cluster::UsersChanged{selfId_, ++usersSeq_, true, QStringList(localUsers_.begin(), localUsers_.end()), {}});
+    send(cluster::UsersChanged{
+        selfId_, ++usersSeq_, true, QStringList(localUsers_.begin(), localUsers_.end()), {}});
 }
 
 Presence::Peer& Presence::peer(const QString& id) {
@@ -131,7 +135,8 @@ void Presence::onBusMessage(const QString& key, const QByteArray& payload) {
     } else if (const auto* u = std::get_if<cluster::UsersChanged>(&*message)) {
         onUsers(*u);
     } else if (const auto* s = std::get_if<cluster::SyncRequest>(&*message)) {
-        if ((s->node == selfId_ || s->node == QLatin1String("*")) && s->from != selfId_ && !fullSetScheduled_) {
+        if ((s->node == selfId_ || s->node == QLatin1String("*")) && s->from != selfId_ &&
+            !fullSetScheduled_) {
             // Coalesce requests from several nodes into one answer on the next loop pass.
             fullSetScheduled_ = true;
             QMetaObject::invokeMethod(this, &Presence::publishFullSet, Qt::QueuedConnection);

@@ -25,8 +25,8 @@ public:
         qint64 nodes = 1;
     };
 
-    Presence(QString selfId, int intervalMs, Broker& broker, std::function<cluster::NodeInfo()> selfInfo,
-             QObject* parent = nullptr);
+    Presence(QString selfId, int intervalMs, Broker& broker,
+             std::function<cluster::NodeInfo()> selfInfo, QObject* parent = nullptr);
 
     void start();
     // Tells the others this node is going (they drop it at once); `sent` runs once the broker

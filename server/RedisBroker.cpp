@@ -85,7 +85,9 @@ void RedisBroker::stop() {
     updateReady();
 }
 
-QString RedisBroker::describe() const { return QStringLiteral("redis ") + url_.endpoint(); }
+QString RedisBroker::describe() const {
+    return QStringLiteral("redis ") + url_.endpoint();
+}
 
 void RedisBroker::subscribe(const QString& key) {
     if (keys_.contains(key))
@@ -117,7 +119,12 @@ void RedisBroker::publish(const QString& key, const QByteArray& payload, Publish
         const QString why = commands_.lastError().isEmpty() ? QStringLiteral("not connected")
                                                             : commands_.lastError();
         QMetaObject::invokeMethod(
-            this, [done = std::move(done), why] { if (done) done(unavailable(why)); }, Qt::QueuedConnection);
+            this,
+            [done = std::move(done), why] {
+                if (done)
+                    done(unavailable(why));
+            },
+            Qt::QueuedConnection);
         return;
     }
     commands_.command({"PUBLISH", prefix_ + key.toUtf8(), payload}, [done = std::move(done)](
@@ -135,7 +142,8 @@ void RedisBroker::publish(const QString& key, const QByteArray& payload, Publish
     });
 }
 
-void RedisBroker::onMessage(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern) {
+void RedisBroker::onMessage(const QByteArray& channel, const QByteArray& payload,
+                            const QByteArray& pattern) {
     // A bridge and a key may share one Redis name; each emits once, under its own key.
     const QByteArray& name = pattern.isEmpty() ? channel : pattern;
     const auto& bridges = pattern.isEmpty() ? bridgeChannels_ : bridgePatterns_;

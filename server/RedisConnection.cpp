@@ -30,12 +30,17 @@ quint64 newAttemptId() {
     static std::atomic<quint64> last{0};
     return ++last;
 }
-void* toData(quint64 id) { return reinterpret_cast<void*>(static_cast<quintptr>(id)); }
-quint64 fromData(const void* data) { return static_cast<quint64>(reinterpret_cast<quintptr>(data)); }
+void* toData(quint64 id) {
+    return reinterpret_cast<void*>(static_cast<quintptr>(id));
+}
+quint64 fromData(const void* data) {
+    return static_cast<quint64>(reinterpret_cast<quintptr>(data));
+}
 
 RedisReply convert(const redisReply* r) {
     using T = RedisReply::Type; // indexed by REDIS_REPLY_* (1..6)
-    static constexpr T kTypes[] = {T::Nil, T::String, T::Array, T::Integer, T::Nil, T::Status, T::Error};
+    static constexpr T kTypes[] = {T::Nil, T::String, T::Array, T::Integer,
+                                   T::Nil, T::Status, T::Error};
     RedisReply out;
     out.type = r->type >= 1 && r->type <= 6 ? kTypes[r->type] : T::Nil;
     if (out.type == T::Integer)
@@ -47,7 +52,8 @@ RedisReply convert(const redisReply* r) {
     return out;
 }
 
-bool sendArgv(redisAsyncContext* ac, redisCallbackFn* fn, void* privdata, const QByteArrayList& argv) {
+bool sendArgv(redisAsyncContext* ac, redisCallbackFn* fn, void* privdata,
+              const QByteArrayList& argv) {
     std::vector<const char*> args;
     std::vector<size_t> lengths;
     for (const QByteArray& a : argv) {
@@ -60,7 +66,8 @@ bool sendArgv(redisAsyncContext* ac, redisCallbackFn* fn, void* privdata, const 
 
 QByteArray element(const redisReply* r, size_t i) {
     const redisReply* e = r->element[i];
-    return e->type == REDIS_REPLY_STRING ? QByteArray(e->str, static_cast<qsizetype>(e->len)) : QByteArray();
+    return e->type == REDIS_REPLY_STRING ? QByteArray(e->str, static_cast<qsizetype>(e->len))
+                                         : QByteArray();
 }
 
 } // namespace
@@ -79,7 +86,8 @@ std::variant<RedisUrl, QString> RedisUrl::parse(const QString& text) {
         const QString info = rest.left(at);
         rest = rest.mid(at + 1);
         const qsizetype colon = info.indexOf(QLatin1Char(':'));
-        url.username = QByteArray::fromPercentEncoding(colon >= 0 ? info.left(colon).toUtf8() : QByteArray());
+        url.username =
+            QByteArray::fromPercentEncoding(colon >= 0 ? info.left(colon).toUtf8() : QByteArray());
         url.password = QByteArray::fromPercentEncoding(info.mid(colon + 1).toUtf8());
         if (url.password.isEmpty())
             return QStringLiteral("redis URL has an empty password (%1)").arg(form);
@@ -145,26 +153,34 @@ QString RedisUrl::redacted() const {
 // this class must control (id lookups, deferred notifier deletion).
 struct RedisGlue {
     static RedisConnection* of(const void* data) { return t_live.value(fromData(data)); }
-    template <bool Write, bool On>
-    static void toggle(void* d) {
+    template <bool Write, bool On> static void toggle(void* d) {
         if (auto* c = of(d))
             c->setNotifier(Write, On);
     }
     // hiredis calls cleanup only when the context is about to be freed: the earliest sign of loss.
-    static void cleanup(void* d) { if (auto* c = of(d)) c->lose(); }
+    static void cleanup(void* d) {
+        if (auto* c = of(d))
+            c->lose();
+    }
     static void onConnect(const redisAsyncContext* ac, int status) {
         if (status != REDIS_OK)
-            if (auto* c = of(ac->data)) c->lose();
+            if (auto* c = of(ac->data))
+                c->lose();
     }
-    static void onDisconnect(const redisAsyncContext* ac, int) { if (auto* c = of(ac->data)) c->lose(); }
+    static void onDisconnect(const redisAsyncContext* ac, int) {
+        if (auto* c = of(ac->data))
+            c->lose();
+    }
     // A NULL reply means the context is being freed; lose() answers the callbacks instead.
     static void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
         if (reply)
-            if (auto* c = of(ac->data)) c->onReply(fromData(privdata), reply);
+            if (auto* c = of(ac->data))
+                c->onReply(fromData(privdata), reply);
     }
     static void onPubSub(redisAsyncContext* ac, void* reply, void*) {
         if (reply)
-            if (auto* c = of(ac->data)) c->onPubSub(reply);
+            if (auto* c = of(ac->data))
+                c->onPubSub(reply);
     }
 };
 
@@ -190,7 +206,6 @@ RedisConnection::~RedisConnection() {
     running_ = false;
     detachContext(true);
 }
-
 
 QString RedisConnection::label() const {
     return QStringLiteral("redis ") + url_.endpoint() +
@@ -245,7 +260,8 @@ void RedisConnection::openContext(const QHostAddress& address) {
     const QByteArray ip = address.toString().toLatin1();
     redisAsyncContext* ac = redisAsyncConnect(ip.constData(), url_.port);
     if (!ac || ac->c.err) {
-        const QString error = ac ? QString::fromLocal8Bit(ac->c.errstr) : QStringLiteral("out of memory");
+        const QString error =
+            ac ? QString::fromLocal8Bit(ac->c.errstr) : QStringLiteral("out of memory");
         if (ac)
             redisAsyncFree(ac);
         fail(error, false);
@@ -294,8 +310,9 @@ void RedisConnection::sendHandshake() {
     // serves us (no NOAUTH, not LOADING) before anyone relies on it.
     QList<QByteArrayList> steps;
     if (!url_.password.isEmpty())
-        steps.append(url_.username.isEmpty() ? QByteArrayList{"AUTH", url_.password}
-                                             : QByteArrayList{"AUTH", url_.username, url_.password});
+        steps.append(url_.username.isEmpty()
+                         ? QByteArrayList{"AUTH", url_.password}
+                         : QByteArrayList{"AUTH", url_.username, url_.password});
     if (url_.db != 0)
         steps.append({"SELECT", QByteArray::number(url_.db)});
     steps.append({"PING"});
@@ -307,7 +324,8 @@ void RedisConnection::sendHandshake() {
             if (attempt != attempt_ || state_ != State::Connecting)
                 return;
             if (r.isError())
-                fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText(), false);
+                fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText(),
+                     false);
             else if (last)
                 replaySubscriptions();
         };
@@ -336,7 +354,8 @@ void RedisConnection::becomeReady() {
         qCInfo(lcRedis).noquote() << label() << "connected";
     else
         qCInfo(lcRedis).noquote() << label()
-                                  << QStringLiteral("connection restored after %1 s (%2 failed attempts)")
+                                  << QStringLiteral(
+                                         "connection restored after %1 s (%2 failed attempts)")
                                          .arg(downSince_.elapsed() / 1000.0, 0, 'f', 1)
                                          .arg(failures_);
     everReady_ = true;
@@ -369,13 +388,16 @@ void RedisConnection::fail(const QString& what, bool hiredisFreesContext) {
         retryTimer_.start(delay);
     // One warning per change, not per retry: a long outage retries every ~5 s quietly.
     if (wasReady || reason != lastLoggedError_) {
-        qCWarning(lcRedis).noquote() << label() << reason << QStringLiteral("- retrying with backoff");
+        qCWarning(lcRedis).noquote()
+            << label() << reason << QStringLiteral("- retrying with backoff");
         lastLoggedError_ = reason;
     } else {
-        qCDebug(lcRedis).noquote() << label() << reason << QStringLiteral("- retry in %1 ms").arg(delay);
+        qCDebug(lcRedis).noquote()
+            << label() << reason << QStringLiteral("- retry in %1 ms").arg(delay);
     }
     // Never call out from inside hiredis: down() and the error replies go out queued, in order.
-    QMetaObject::invokeMethod(this, [this, reason] { Q_EMIT down(reason); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, reason] { Q_EMIT down(reason); }, Qt::QueuedConnection);
     answerLater(takePending(), QStringLiteral("redis ") + reason);
 }
 
@@ -420,7 +442,8 @@ void RedisConnection::answerLater(std::vector<Reply> callbacks, const QString& t
     QMetaObject::invokeMethod(
         this,
         [callbacks = std::move(callbacks), text]() mutable {
-            const std::vector<Reply> list = std::move(callbacks); // safe even if a callback deletes us
+            const std::vector<Reply> list =
+                std::move(callbacks); // safe even if a callback deletes us
             for (const Reply& done : list)
                 if (done)
                     done(RedisReply::localError(text));
@@ -442,7 +465,7 @@ void RedisConnection::command(const QByteArrayList& argv, Reply done) {
                           : (pubsubContext_ || !channels_.isEmpty() || !patterns_.isEmpty())
                               ? "redis connection is in subscriber mode"
                           : (state_ != State::Ready || !send(argv, done)) ? "redis not connected"
-                                                                            : nullptr;
+                                                                          : nullptr;
     if (refusal)
         answerLater({std::move(done)}, QString::fromLatin1(refusal));
 }

@@ -43,10 +43,10 @@ struct RedisUrl {
 struct RedisReply {
     enum class Type { Nil, Status, Error, Integer, String, Array };
     Type type = Type::Nil;
-    QByteArray string;                 // String, Status and Error text
-    qint64 integer = 0;                // Integer
-    std::vector<RedisReply> elements;  // Array
-    bool local = false;                // an Error made by this client: not connected, lost, stopped
+    QByteArray string;                // String, Status and Error text
+    qint64 integer = 0;               // Integer
+    std::vector<RedisReply> elements; // Array
+    bool local = false;               // an Error made by this client: not connected, lost, stopped
 
     bool isError() const { return type == Type::Error; }
     bool isNil() const { return type == Type::Nil; }
@@ -106,10 +106,18 @@ public:
 
     // Subscriber mode. The sets survive reconnects and are replayed as one SUBSCRIBE and one
     // PSUBSCRIBE; repeated subscribe() of the same name is a no-op.
-    void subscribe(const QByteArray& channel) { changeSubscription(channels_, "SUBSCRIBE", channel, true); }
-    void unsubscribe(const QByteArray& channel) { changeSubscription(channels_, "UNSUBSCRIBE", channel, false); }
-    void psubscribe(const QByteArray& pattern) { changeSubscription(patterns_, "PSUBSCRIBE", pattern, true); }
-    void punsubscribe(const QByteArray& pattern) { changeSubscription(patterns_, "PUNSUBSCRIBE", pattern, false); }
+    void subscribe(const QByteArray& channel) {
+        changeSubscription(channels_, "SUBSCRIBE", channel, true);
+    }
+    void unsubscribe(const QByteArray& channel) {
+        changeSubscription(channels_, "UNSUBSCRIBE", channel, false);
+    }
+    void psubscribe(const QByteArray& pattern) {
+        changeSubscription(patterns_, "PSUBSCRIBE", pattern, true);
+    }
+    void punsubscribe(const QByteArray& pattern) {
+        changeSubscription(patterns_, "PUNSUBSCRIBE", pattern, false);
+    }
     const QSet<QByteArray>& channels() const { return channels_; }
     const QSet<QByteArray>& patterns() const { return patterns_; }
 
@@ -133,7 +141,8 @@ private:
     void detachContext(bool freeIt);
     bool send(const QByteArrayList& argv, Reply& done);
     bool sendSubscription(const QByteArray& verb, const QSet<QByteArray>& names);
-    void changeSubscription(QSet<QByteArray>& set, const char* verb, const QByteArray& name, bool add);
+    void changeSubscription(QSet<QByteArray>& set, const char* verb, const QByteArray& name,
+                            bool add);
     std::vector<Reply> takePending();
     void answerLater(std::vector<Reply> callbacks, const QString& text);
     void onReply(quint64 commandId, const void* reply);
@@ -148,11 +157,12 @@ private:
     State state_ = State::Disconnected;
     bool running_ = false;
 
-    redisAsyncContext* ac_ = nullptr;  // hiredis frees it on loss (we then drop it unread); we free it otherwise
-    quint64 attempt_ = 0;              // id of the current attempt; keys the C callbacks' lookups
+    redisAsyncContext* ac_ =
+        nullptr;          // hiredis frees it on loss (we then drop it unread); we free it otherwise
+    quint64 attempt_ = 0; // id of the current attempt; keys the C callbacks' lookups
     QSocketNotifier* readNotifier_ = nullptr;
     QSocketNotifier* writeNotifier_ = nullptr;
-    int dispatching_ = 0;              // >0 while a notifier slot runs: delete notifiers later
+    int dispatching_ = 0; // >0 while a notifier slot runs: delete notifiers later
 
     std::map<quint64, Reply> pending_; // by command id: in issue order
     quint64 nextCommandId_ = 0;
@@ -161,8 +171,8 @@ private:
     QSet<QByteArray> patterns_;
     QSet<QByteArray> awaitingChannels_; // replay confirmations still due before Ready
     QSet<QByteArray> awaitingPatterns_;
-    bool subscriptionsLive_ = false;    // the replay went out on this context: send changes directly
-    bool pubsubContext_ = false;        // hiredis is in subscribed mode: plain commands would confuse it
+    bool subscriptionsLive_ = false; // the replay went out on this context: send changes directly
+    bool pubsubContext_ = false; // hiredis is in subscribed mode: plain commands would confuse it
 
     QTimer retryTimer_;
     QTimer attemptTimer_;
@@ -174,7 +184,7 @@ private:
     QString lastError_;
     QString lastLoggedError_;
     bool everReady_ = false;
-    int failures_ = 0;                 // failed attempts since the last Ready
+    int failures_ = 0; // failed attempts since the last Ready
     QElapsedTimer downSince_;
 };
 

@@ -7,8 +7,8 @@
 
 namespace herald {
 
-Session::Session(quint64 id, Identity identity, std::unique_ptr<ClientTransport> transport, Hub& hub,
-                 qint64 nowMs)
+Session::Session(quint64 id, Identity identity, std::unique_ptr<ClientTransport> transport,
+                 Hub& hub, qint64 nowMs)
     : id_(id)
     , name_(QString::number(id, 36))
     , identity_(std::move(identity))
@@ -47,7 +47,8 @@ void Session::onText(QByteArrayView frame, qint64 nowMs) {
 void Session::onBinary(qint64 nowMs) {
     lastActivityMs_ = nowMs;
     hub_.metrics().messagesIn++;
-    sendError(ErrorCode::BadRequest, QStringLiteral("binary frames are not supported; send JSON text"));
+    sendError(ErrorCode::BadRequest,
+              QStringLiteral("binary frames are not supported; send JSON text"));
 }
 
 bool Session::send(const QString& frame) {

@@ -14,7 +14,7 @@ class Hub;
 struct Identity {
     enum class Role { Anonymous, User, Admin };
     Role role = Role::Anonymous;
-    QString user;       // JWT "sub" for Role::User; the admin token's name for Role::Admin
+    QString user;         // JWT "sub" for Role::User; the admin token's name for Role::Admin
     qint64 expiresAt = 0; // token expiry (seconds since epoch), 0 when none
 };
 

@@ -37,12 +37,15 @@ void WebSocketTransport::close(int code, const QString& reason) {
     });
 }
 
-qint64 WebSocketTransport::pendingBytes() const { return socket_ ? socket_->bytesToWrite() : 0; }
+qint64 WebSocketTransport::pendingBytes() const {
+    return socket_ ? socket_->bytesToWrite() : 0;
+}
 
 QString WebSocketTransport::peer() const {
     if (!socket_)
         return {};
-    return socket_->peerAddress().toString() + QLatin1Char(':') + QString::number(socket_->peerPort());
+    return socket_->peerAddress().toString() + QLatin1Char(':') +
+           QString::number(socket_->peerPort());
 }
 
 } // namespace herald

@@ -1,5 +1,5 @@
-#include "server/Node.h"
 #include "server/Logging.h"
+#include "server/Node.h"
 #include "server/SignalWatcher.h"
 
 #include <QCoreApplication>
@@ -15,7 +15,8 @@ int main(int argc, char* argv[]) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("herald-server"));
 
-    auto loaded = herald::loadConfig({app.arguments(), QProcessEnvironment::systemEnvironment().toStringList()});
+    auto loaded = herald::loadConfig(
+        {app.arguments(), QProcessEnvironment::systemEnvironment().toStringList()});
     if (auto* error = std::get_if<QString>(&loaded)) {
         std::fprintf(stderr, "herald-server: %s\n", qPrintable(*error));
         return 2;
@@ -43,7 +44,8 @@ int main(int argc, char* argv[]) {
     std::fflush(stdout);
 
     herald::SignalWatcher signals({SIGINT, SIGTERM});
-    QObject::connect(&signals, &herald::SignalWatcher::received, node.get(), &herald::Node::shutdown);
+    QObject::connect(&signals, &herald::SignalWatcher::received, node.get(),
+                     &herald::Node::shutdown);
     QObject::connect(node.get(), &herald::Node::stopped, &app, &QCoreApplication::quit);
     const int code = app.exec();
     node.reset();

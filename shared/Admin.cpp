@@ -9,11 +9,17 @@
 namespace herald::admin {
 namespace {
 
-QByteArray toJson(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
-Error badRequest(const QString& message) { return {ErrorCode::BadRequest, message}; }
+QByteArray toJson(const QJsonObject& o) {
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+Error badRequest(const QString& message) {
+    return {ErrorCode::BadRequest, message};
+}
 
-constexpr std::pair<Target::Kind, const char*> kKinds[] = {
-    {Target::Kind::All, "all"}, {Target::Kind::Stream, "stream"}, {Target::Kind::User, "user"}, {Target::Kind::Node, "node"}};
+constexpr std::pair<Target::Kind, const char*> kKinds[] = {{Target::Kind::All, "all"},
+                                                           {Target::Kind::Stream, "stream"},
+                                                           {Target::Kind::User, "user"},
+                                                           {Target::Kind::Node, "node"}};
 
 QJsonObject targetJson(const Target& t) {
     return {{QStringLiteral("kind"), targetKindName(t.kind)}, {QStringLiteral("value"), t.value}};
@@ -34,7 +40,8 @@ std::variant<Target, Error> readTarget(const QJsonValue& v) {
             return t;
         }
     }
-    return badRequest(QStringLiteral("target kind must be all, stream, user or node, not \"%1\"").arg(kind.left(40)));
+    return badRequest(QStringLiteral("target kind must be all, stream, user or node, not \"%1\"")
+                          .arg(kind.left(40)));
 }
 
 int readLimit(const QJsonObject& o, int fallback) {
@@ -66,7 +73,8 @@ Decoded<AdminCommand> decodeCommand(QByteArrayView json) {
     const Error clientError = std::get<Error>(client);
     if (clientError.code != ErrorCode::UnknownEvent)
         return clientError;
-    const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size())).object();
+    const QJsonObject o =
+        QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size())).object();
     const QString event = o.value(QLatin1String("event")).toString();
     if (event == QLatin1String("broadcast")) {
         auto notice = codec::decodeBroadcastRequest(json);
@@ -86,14 +94,17 @@ Decoded<AdminCommand> decodeCommand(QByteArrayView json) {
         const char* key = event == QLatin1String("drain") ? "node" : "user";
         const QString value = o.value(QLatin1String(key)).toString();
         if (value.isEmpty())
-            return badRequest(QStringLiteral("\"%1\" needs a \"%2\"").arg(event, QLatin1String(key)));
+            return badRequest(
+                QStringLiteral("\"%1\" needs a \"%2\"").arg(event, QLatin1String(key)));
         if (event == QLatin1String("drain"))
             return DrainCommand{value};
         return DisconnectCommand{value};
     }
     return Error{ErrorCode::UnknownEvent,
-                 QStringLiteral("unknown admin event \"%1\" (expected broadcast, streams, drain, disconnect, "
-                                "audit, subscribe, unsubscribe or ping)").arg(event.left(64))};
+                 QStringLiteral(
+                     "unknown admin event \"%1\" (expected broadcast, streams, drain, disconnect, "
+                     "audit, subscribe, unsubscribe or ping)")
+                     .arg(event.left(64))};
 }
 
 QByteArray encode(const AdminCommand& command) {
@@ -108,13 +119,17 @@ QByteArray encode(const AdminCommand& command) {
                                {QStringLiteral("body"), c.notice.body},
                                {QStringLiteral("level"), levelName(c.notice.level)}});
             } else if constexpr (std::is_same_v<T, StreamsCommand>) {
-                return toJson({{QStringLiteral("event"), QStringLiteral("streams")}, {QStringLiteral("limit"), c.limit}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("streams")},
+                               {QStringLiteral("limit"), c.limit}});
             } else if constexpr (std::is_same_v<T, AuditCommand>) {
-                return toJson({{QStringLiteral("event"), QStringLiteral("audit")}, {QStringLiteral("limit"), c.limit}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("audit")},
+                               {QStringLiteral("limit"), c.limit}});
             } else if constexpr (std::is_same_v<T, DrainCommand>) {
-                return toJson({{QStringLiteral("event"), QStringLiteral("drain")}, {QStringLiteral("node"), c.node}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("drain")},
+                               {QStringLiteral("node"), c.node}});
             } else if constexpr (std::is_same_v<T, DisconnectCommand>) {
-                return toJson({{QStringLiteral("event"), QStringLiteral("disconnect")}, {QStringLiteral("user"), c.user}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("disconnect")},
+                               {QStringLiteral("user"), c.user}});
             } else {
                 return codec::encode(ClientMessage{c});
             }
@@ -135,7 +150,8 @@ QByteArray encode(const AdminEvent& event) {
                                {QStringLiteral("totals"),
                                 QJsonObject{{QStringLiteral("connections"), e.connections},
                                             {QStringLiteral("users"), e.users},
-                                            {QStringLiteral("nodes"), static_cast<qint64>(e.nodes.size())}}}});
+                                            {QStringLiteral("nodes"),
+                                             static_cast<qint64>(e.nodes.size())}}}});
             } else if constexpr (std::is_same_v<T, BroadcastReport>) {
                 QJsonObject byNode;
                 for (auto it = e.deliveredByNode.begin(); it != e.deliveredByNode.end(); ++it)
@@ -149,17 +165,23 @@ QByteArray encode(const AdminEvent& event) {
             } else if constexpr (std::is_same_v<T, StreamsReport>) {
                 QJsonArray list;
                 for (const StreamStat& s : e.streams)
-                    list.append(QJsonObject{{QStringLiteral("stream"), s.stream}, {QStringLiteral("subscribers"), s.subscribers}});
-                return toJson({{QStringLiteral("event"), QStringLiteral("streams")}, {QStringLiteral("streams"), list}});
+                    list.append(QJsonObject{{QStringLiteral("stream"), s.stream},
+                                            {QStringLiteral("subscribers"), s.subscribers}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("streams")},
+                               {QStringLiteral("streams"), list}});
             } else if constexpr (std::is_same_v<T, AuditReport>) {
                 QJsonArray list;
                 for (const AuditEntry& a : e.entries)
-                    list.append(QJsonObject{{QStringLiteral("at_ms"), a.atMs}, {QStringLiteral("who"), a.who},
-                                            {QStringLiteral("action"), a.action}, {QStringLiteral("target"), a.target},
+                    list.append(QJsonObject{{QStringLiteral("at_ms"), a.atMs},
+                                            {QStringLiteral("who"), a.who},
+                                            {QStringLiteral("action"), a.action},
+                                            {QStringLiteral("target"), a.target},
                                             {QStringLiteral("detail"), a.detail}});
-                return toJson({{QStringLiteral("event"), QStringLiteral("audit")}, {QStringLiteral("entries"), list}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("audit")},
+                               {QStringLiteral("entries"), list}});
             } else {
-                return toJson({{QStringLiteral("event"), QStringLiteral("ack")}, {QStringLiteral("id"), e.requestId},
+                return toJson({{QStringLiteral("event"), QStringLiteral("ack")},
+                               {QStringLiteral("id"), e.requestId},
                                {QStringLiteral("what"), e.what}});
             }
         },
@@ -168,7 +190,8 @@ QByteArray encode(const AdminEvent& event) {
 
 Decoded<std::variant<AdminEvent, ServerMessage>> decodeEvent(QByteArrayView json) {
     using Result = std::variant<AdminEvent, ServerMessage>;
-    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size()));
+    const QJsonDocument doc =
+        QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size()));
     const QJsonObject o = doc.object();
     const QString event = o.value(QLatin1String("event")).toString();
     auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
@@ -183,7 +206,8 @@ Decoded<std::variant<AdminEvent, ServerMessage>> decodeEvent(QByteArrayView json
     }
     if (event == QLatin1String("broadcast-report")) {
         BroadcastReport r{str("id"), str("message_id"), {}, {}};
-        if (auto target = readTarget(o.value(QLatin1String("target"))); std::holds_alternative<Target>(target))
+        if (auto target = readTarget(o.value(QLatin1String("target")));
+            std::holds_alternative<Target>(target))
             r.target = std::get<Target>(target);
         const QJsonObject nodes = o.value(QLatin1String("nodes")).toObject();
         for (auto it = nodes.begin(); it != nodes.end(); ++it)
@@ -201,8 +225,10 @@ Decoded<std::variant<AdminEvent, ServerMessage>> decodeEvent(QByteArrayView json
         AuditReport r;
         for (const QJsonValue& v : o.value(QLatin1String("entries")).toArray()) {
             const QJsonObject a = v.toObject();
-            r.entries.append({a.value(QLatin1String("at_ms")).toInteger(), a.value(QLatin1String("who")).toString(),
-                              a.value(QLatin1String("action")).toString(), a.value(QLatin1String("target")).toString(),
+            r.entries.append({a.value(QLatin1String("at_ms")).toInteger(),
+                              a.value(QLatin1String("who")).toString(),
+                              a.value(QLatin1String("action")).toString(),
+                              a.value(QLatin1String("target")).toString(),
                               a.value(QLatin1String("detail")).toString()});
         }
         return Result{AdminEvent{r}};

@@ -25,7 +25,7 @@ QString targetKindName(Target::Kind kind);
 
 // ---- console -> server ----
 struct BroadcastCommand {
-    QString requestId;   // chosen by the console; echoed in every report
+    QString requestId; // chosen by the console; echoed in every report
     Target target;
     SystemNotice notice;
     bool operator==(const BroadcastCommand&) const = default;
@@ -66,7 +66,7 @@ struct BroadcastReport {
     bool operator==(const BroadcastReport&) const = default;
 };
 struct StreamStat {
-    QString stream;       // routing key
+    QString stream; // routing key
     qint64 subscribers = 0;
     bool operator==(const StreamStat&) const = default;
 };
@@ -76,8 +76,8 @@ struct StreamsReport {
 };
 struct AuditEntry {
     qint64 atMs = 0;
-    QString who;     // the admin token's name
-    QString action;  // broadcast | drain | disconnect | ...
+    QString who;    // the admin token's name
+    QString action; // broadcast | drain | disconnect | ...
     QString target;
     QString detail;
     bool operator==(const AuditEntry&) const = default;

@@ -58,7 +58,8 @@ std::variant<Message, Error> decode(const QByteArray& payload) {
     return m;
 }
 
-QByteArray encodeMessageFrame(const QString& routingKey, const QString& id, const QByteArray& dataJson) {
+QByteArray encodeMessageFrame(const QString& routingKey, const QString& id,
+                              const QByteArray& dataJson) {
     QByteArray frame;
     frame.reserve(dataJson.size() + routingKey.size() + id.size() + 48);
     frame += R"({"event":"message","stream":)";

@@ -13,8 +13,8 @@
 namespace herald::bus {
 
 struct Message {
-    QString id;          // empty for a plain payload: the receiving node assigns one
-    QString origin;      // node id, empty for a plain payload
+    QString id;     // empty for a plain payload: the receiving node assigns one
+    QString origin; // node id, empty for a plain payload
     qint64 publishedMs = 0;
     QByteArray dataJson; // the data, as compact JSON text
 };
@@ -25,7 +25,8 @@ std::variant<Message, Error> decode(const QByteArray& payload);
 
 // The client frame for a stream message, built once per message and node by splicing the
 // already-encoded data in (no re-serialisation per recipient).
-QByteArray encodeMessageFrame(const QString& routingKey, const QString& id, const QByteArray& dataJson);
+QByteArray encodeMessageFrame(const QString& routingKey, const QString& id,
+                              const QByteArray& dataJson);
 
 // Validates and compacts one JSON value of any kind (object, array, string, number, ...).
 std::variant<QByteArray, Error> compactJsonValue(const QByteArray& json);

@@ -5,7 +5,9 @@
 
 namespace herald::cluster {
 namespace {
-QByteArray toBytes(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
+QByteArray toBytes(const QJsonObject& o) {
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
 qint64 integer(const QJsonObject& o, const char* key, qint64 fallback = 0) {
     const QJsonValue v = o.value(QLatin1String(key));
     return v.isDouble() ? static_cast<qint64>(v.toDouble()) : fallback;
@@ -66,7 +68,8 @@ QByteArray encode(const ControlMessage& message) {
                                 {QStringLiteral("node"), m.node},
                                 {QStringLiteral("from"), m.from}});
             } else if constexpr (std::is_same_v<T, Leave>) {
-                return toBytes({{QStringLiteral("type"), QStringLiteral("leave")}, {QStringLiteral("node"), m.node}});
+                return toBytes({{QStringLiteral("type"), QStringLiteral("leave")},
+                                {QStringLiteral("node"), m.node}});
             } else if constexpr (std::is_same_v<T, AdminBroadcast>) {
                 return toBytes({{QStringLiteral("type"), QStringLiteral("admin-broadcast")},
                                 {QStringLiteral("node"), m.origin},
@@ -121,8 +124,9 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
     };
     const QString node = o.value(QLatin1String("node")).toString();
     if (type == QLatin1String("heartbeat")) {
-        Heartbeat h{nodeFromJson(o.value(QLatin1String("node")).toObject()), integer(o, "sent_at_ms"),
-                    integer(o, "users_seq"), static_cast<int>(integer(o, "interval_ms", 1000))};
+        Heartbeat h{nodeFromJson(o.value(QLatin1String("node")).toObject()),
+                    integer(o, "sent_at_ms"), integer(o, "users_seq"),
+                    static_cast<int>(integer(o, "interval_ms", 1000))};
         if (h.node.id.isEmpty())
             return std::nullopt;
         return h;
@@ -130,14 +134,16 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
     if (node.isEmpty())
         return std::nullopt;
     if (type == QLatin1String("users"))
-        return UsersChanged{node, integer(o, "seq"), o.value(QLatin1String("full")).toBool(), list("add"), list("remove")};
+        return UsersChanged{node, integer(o, "seq"), o.value(QLatin1String("full")).toBool(),
+                            list("add"), list("remove")};
     if (type == QLatin1String("sync"))
         return SyncRequest{node, o.value(QLatin1String("from")).toString()};
     if (type == QLatin1String("leave"))
         return Leave{node};
     auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
     if (type == QLatin1String("admin-broadcast")) {
-        AdminBroadcast b{str("message_id"), node, str("request_id"), str("target_kind"), str("target_value"), {}};
+        AdminBroadcast b{str("message_id"),   node, str("request_id"), str("target_kind"),
+                         str("target_value"), {}};
         b.notice.title = str("title");
         b.notice.body = str("body");
         if (b.messageId.isEmpty() || !levelFromName(str("level"), &b.notice.level))
@@ -153,7 +159,8 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
         for (const QJsonValue& v : o.value(QLatin1String("streams")).toArray()) {
             const QJsonArray pair = v.toArray();
             if (pair.size() == 2 && pair.at(0).isString() && pair.at(1).isDouble())
-                a.streams.append({pair.at(0).toString(), static_cast<qint64>(pair.at(1).toDouble())});
+                a.streams.append(
+                    {pair.at(0).toString(), static_cast<qint64>(pair.at(1).toDouble())});
         }
         return a;
     }

@@ -3,9 +3,9 @@
 #include "shared/Messages.h"
 
 #include <QByteArray>
+#include <QJsonObject>
 #include <QList>
 #include <QPair>
-#include <QJsonObject>
 #include <QString>
 #include <QStringList>
 #include <optional>
@@ -22,15 +22,15 @@ struct NodeInfo {
     QString id;
     QString address;
     QString version;
-    QString state;            // serving | draining | stopping
+    QString state; // serving | draining | stopping
     qint64 startedAtMs = 0;
     qint64 connections = 0;
-    qint64 users = 0;         // unique users on this node
+    qint64 users = 0; // unique users on this node
     qint64 subscriptions = 0;
     qint64 streams = 0;
     double messagesInPerSecond = 0;
     double deliveriesPerSecond = 0;
-    qint64 brokerLagMs = -1;  // round trip of this node's own heartbeat through the broker
+    qint64 brokerLagMs = -1; // round trip of this node's own heartbeat through the broker
     bool operator==(const NodeInfo&) const = default;
 };
 
@@ -42,18 +42,18 @@ NodeInfo nodeFromJson(const QJsonObject& o);
 struct Heartbeat {
     NodeInfo node;
     qint64 sentAtMs = 0;
-    qint64 usersSeq = 0;      // the sequence number of the node's latest users message
+    qint64 usersSeq = 0; // the sequence number of the node's latest users message
     int intervalMs = 1000;
 };
 struct UsersChanged {
     QString node;
     qint64 seq = 0;
-    bool full = false;        // true: `added` is the node's whole set
+    bool full = false; // true: `added` is the node's whole set
     QStringList added;
     QStringList removed;
 };
 struct SyncRequest {
-    QString node;             // whose full user set is wanted
+    QString node; // whose full user set is wanted
     QString from;
 };
 struct Leave {
@@ -66,14 +66,14 @@ struct AdminBroadcast {
     QString messageId;
     QString origin;
     QString requestId;
-    QString targetKind;       // all | stream | user | node
-    QString targetValue;      // a routing key, user id or node id
+    QString targetKind;  // all | stream | user | node
+    QString targetValue; // a routing key, user id or node id
     SystemNotice notice;
 };
 struct DeliveryReport {
     QString messageId;
     QString origin;
-    QString node;             // the reporting node
+    QString node; // the reporting node
     qint64 delivered = 0;
 };
 struct StreamsQuery {
@@ -95,8 +95,9 @@ struct DisconnectOrder {
     QString origin;
 };
 
-using ControlMessage = std::variant<Heartbeat, UsersChanged, SyncRequest, Leave, AdminBroadcast, DeliveryReport,
-                                    StreamsQuery, StreamsAnswer, DrainOrder, DisconnectOrder>;
+using ControlMessage =
+    std::variant<Heartbeat, UsersChanged, SyncRequest, Leave, AdminBroadcast, DeliveryReport,
+                 StreamsQuery, StreamsAnswer, DrainOrder, DisconnectOrder>;
 
 QByteArray encode(const ControlMessage& message);
 std::optional<ControlMessage> decode(const QByteArray& payload);

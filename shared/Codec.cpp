@@ -32,7 +32,9 @@ bool levelFromName(const QString& name, Level* out) {
 namespace codec {
 namespace {
 
-Error badRequest(const QString& message) { return {ErrorCode::BadRequest, message}; }
+Error badRequest(const QString& message) {
+    return {ErrorCode::BadRequest, message};
+}
 
 // Parses a JSON object; anything else is BadJson (not JSON) or BadRequest (not an object).
 std::variant<QJsonObject, Error> parseObject(QByteArrayView json) {
@@ -122,8 +124,8 @@ std::variant<SystemNotice, Error> readNotice(const QJsonObject& o) {
         return *e;
     const QString levelText = std::get<QString>(level);
     if (!levelText.isEmpty() && !levelFromName(levelText, &notice.level))
-        return badRequest(
-            QStringLiteral("\"level\" must be info, warning or critical, not \"%1\"").arg(levelText.left(40)));
+        return badRequest(QStringLiteral("\"level\" must be info, warning or critical, not \"%1\"")
+                              .arg(levelText.left(40)));
     return notice;
 }
 
@@ -133,7 +135,9 @@ QJsonObject noticeObject(const SystemNotice& n) {
             {QStringLiteral("level"), levelName(n.level)}};
 }
 
-QJsonArray toArray(const QStringList& list) { return QJsonArray::fromStringList(list); }
+QJsonArray toArray(const QStringList& list) {
+    return QJsonArray::fromStringList(list);
+}
 
 QStringList toStringList(const QJsonValue& v) {
     QStringList out;
@@ -176,7 +180,8 @@ Decoded<ClientMessage> decodeClientMessage(QByteArrayView json) {
         const QJsonValue since = o.value(QLatin1String("since"));
         if (!since.isUndefined() && !since.isNull()) {
             if (!since.isObject())
-                return badRequest(QStringLiteral("field \"since\" must be an object of stream to id"));
+                return badRequest(
+                    QStringLiteral("field \"since\" must be an object of stream to id"));
             const QJsonObject map = since.toObject();
             for (auto it = map.begin(); it != map.end(); ++it) {
                 if (!it.value().isString())
@@ -223,12 +228,13 @@ QByteArray encode(const ServerMessage& message) {
             using T = std::decay_t<decltype(m)>;
             const auto event = QStringLiteral("event");
             if constexpr (std::is_same_v<T, WelcomeEvent>) {
-                return toJson({{event, QStringLiteral("welcome")},
-                               {QStringLiteral("node"), m.node},
-                               {QStringLiteral("session"), m.session},
-                               {QStringLiteral("user"),
-                                m.user.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(m.user)},
-                               {QStringLiteral("protocol"), m.protocol}});
+                return toJson(
+                    {{event, QStringLiteral("welcome")},
+                     {QStringLiteral("node"), m.node},
+                     {QStringLiteral("session"), m.session},
+                     {QStringLiteral("user"),
+                      m.user.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(m.user)},
+                     {QStringLiteral("protocol"), m.protocol}});
             } else if constexpr (std::is_same_v<T, SubscribedEvent>) {
                 return toJson({{event, QStringLiteral("subscribed")},
                                {QStringLiteral("streams"), toArray(m.streams)}});
@@ -347,12 +353,14 @@ Decoded<BroadcastRequest> decodeBroadcastRequest(QByteArrayView json) {
     return BroadcastRequest{std::get<SystemNotice>(notice)};
 }
 
-QByteArray encode(const BroadcastRequest& request) { return toJson(noticeObject(request.notice)); }
+QByteArray encode(const BroadcastRequest& request) {
+    return toJson(noticeObject(request.notice));
+}
 
 QByteArray encodeHttpError(const Error& error) {
-    return toJson({{QStringLiteral("error"),
-                    QJsonObject{{QStringLiteral("code"), errorCodeName(error.code)},
-                                {QStringLiteral("message"), error.message}}}});
+    return toJson(
+        {{QStringLiteral("error"), QJsonObject{{QStringLiteral("code"), errorCodeName(error.code)},
+                                               {QStringLiteral("message"), error.message}}}});
 }
 
 } // namespace codec

@@ -7,16 +7,16 @@ namespace herald {
 
 // Every error a client or API caller can see. The wire names are stable protocol.
 enum class ErrorCode {
-    BadJson,             // frame or body is not valid JSON
-    BadRequest,          // valid JSON but not a valid request (missing or mistyped field)
-    UnknownEvent,        // "event" names nothing we know
-    BadStream,           // stream name breaks the naming rules
-    Forbidden,           // not allowed for this identity (e.g. another user's private stream)
-    TooLarge,            // message over the size limit
+    BadJson,      // frame or body is not valid JSON
+    BadRequest,   // valid JSON but not a valid request (missing or mistyped field)
+    UnknownEvent, // "event" names nothing we know
+    BadStream,    // stream name breaks the naming rules
+    Forbidden,    // not allowed for this identity (e.g. another user's private stream)
+    TooLarge,     // message over the size limit
     TooManySubscriptions,
-    Unauthorized,        // missing, malformed, bad-signature or expired credential
+    Unauthorized, // missing, malformed, bad-signature or expired credential
     NotFound,
-    Unavailable,         // node cannot do it now (full, draining, broker down)
+    Unavailable, // node cannot do it now (full, draining, broker down)
     Internal,
 };
 

@@ -16,15 +16,15 @@ inline constexpr std::int64_t kDefaultMaxHttpBodyBytes = 1024 * 1024;
 // WebSocket close codes Herald uses (RFC 6455 section 7.4; 4000-4999 are ours).
 namespace close_code {
 inline constexpr int kNormal = 1000;
-inline constexpr int kGoingAway = 1001;        // node shutting down
+inline constexpr int kGoingAway = 1001; // node shutting down
 inline constexpr int kPolicyViolation = 1008;
-inline constexpr int kTooLarge = 1009;         // incoming frame/message over the limit
-inline constexpr int kServiceRestart = 1012;   // node draining: reconnect elsewhere
-inline constexpr int kTryAgainLater = 1013;    // node full
-inline constexpr int kUnauthorized = 4001;     // missing, bad or expired credential
+inline constexpr int kTooLarge = 1009;            // incoming frame/message over the limit
+inline constexpr int kServiceRestart = 1012;      // node draining: reconnect elsewhere
+inline constexpr int kTryAgainLater = 1013;       // node full
+inline constexpr int kUnauthorized = 4001;        // missing, bad or expired credential
 inline constexpr int kDisconnectedByAdmin = 4003; // an administrator closed this user's connections
-inline constexpr int kIdleTimeout = 4008;      // no traffic (not even pong) within the idle limit
-inline constexpr int kSlowConsumer = 4009;     // outbound queue over its limit
+inline constexpr int kIdleTimeout = 4008;  // no traffic (not even pong) within the idle limit
+inline constexpr int kSlowConsumer = 4009; // outbound queue over its limit
 } // namespace close_code
 
 } // namespace herald

@@ -10,8 +10,8 @@ const QString kPrivatePrefix = QStringLiteral("private.");
 
 bool isNameChar(QChar c) {
     const char16_t u = c.unicode();
-    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-           u == '_' || u == ':' || u == '-';
+    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
+           u == ':' || u == '-';
 }
 
 bool isUserChar(QChar c) {
@@ -99,18 +99,21 @@ Resolved resolveForSubscriber(const QString& spec, const QString& user) {
         if (!ref)
             return badStream(spec);
         if (ref->user != user)
-            return Error{ErrorCode::Forbidden,
-                         QStringLiteral("stream \"%1\" belongs to another user").arg(spec.left(160))};
+            return Error{
+                ErrorCode::Forbidden,
+                QStringLiteral("stream \"%1\" belongs to another user").arg(spec.left(160))};
         return *ref;
     }
     return publicStream(spec, spec);
 }
 
 Resolved resolveForPublisher(const QString& spec, const QString& user) {
-    if (!user.isEmpty() && (spec.startsWith(kPublicPrefix) || spec.startsWith(kPrivatePrefix) || spec == kSystemKey))
+    if (!user.isEmpty() &&
+        (spec.startsWith(kPublicPrefix) || spec.startsWith(kPrivatePrefix) || spec == kSystemKey))
         return Error{ErrorCode::BadRequest,
                      QStringLiteral("\"user\" goes with a bare stream name (\"order\"), not with "
-                                    "\"%1\"").arg(spec.left(160))};
+                                    "\"%1\"")
+                         .arg(spec.left(160))};
     if (spec == kSystemKey)
         return StreamRef{Kind::System, {}, {}};
     if (spec.startsWith(kPublicPrefix))

@@ -22,7 +22,8 @@ AdminClient::AdminClient(QObject* parent)
     watchdog_.setSingleShot(true);
     watchdog_.setInterval(kSilenceLimitMs);
     connect(&watchdog_, &QTimer::timeout, this, [this] {
-        qWarning("admin: %s silent for %d s; reconnecting", qPrintable(url_.host()), kSilenceLimitMs / 1000);
+        qWarning("admin: %s silent for %d s; reconnecting", qPrintable(url_.host()),
+                 kSilenceLimitMs / 1000);
         socket_.abort();
         onDisconnected(); // an aborted connect emits no disconnected(); a second call is a no-op
     });
@@ -108,17 +109,21 @@ void AdminClient::onDisconnected() {
     if (socket_.closeCode() == kCloseUnauthorized) {
         wanted_ = false;
         const QString why = lastRefusal_.isEmpty() ? socket_.closeReason() : lastRefusal_;
-        setState(State::Refused, tr("admin token refused by %1: %2. Check the token in the connection "
-                                    "profile; the console will not retry with this token.")
-                                     .arg(url_.host(), why.isEmpty() ? tr("unauthorized") : why));
+        setState(State::Refused,
+                 tr("admin token refused by %1: %2. Check the token in the connection "
+                    "profile; the console will not retry with this token.")
+                     .arg(url_.host(), why.isEmpty() ? tr("unauthorized") : why));
         return;
     }
     scheduleReconnect();
 }
 
 void AdminClient::scheduleReconnect() {
-    const QString why = socket_.errorString().isEmpty() ? tr("connection closed") : socket_.errorString();
-    setState(State::Reconnecting, tr("connection lost (%1); retrying in %2 s…").arg(why).arg(backoffMs_ / 1000.0, 0, 'f', 1));
+    const QString why =
+        socket_.errorString().isEmpty() ? tr("connection closed") : socket_.errorString();
+    setState(
+        State::Reconnecting,
+        tr("connection lost (%1); retrying in %2 s…").arg(why).arg(backoffMs_ / 1000.0, 0, 'f', 1));
     retry_.start(backoffMs_);
     backoffMs_ = std::min(backoffMs_ * 2, maxBackoffMs_);
 }
@@ -138,9 +143,12 @@ bool AdminClient::send(const admin::AdminCommand& command) {
     return true;
 }
 
-admin::BroadcastCommand AdminClient::broadcast(const admin::Target& target, const SystemNotice& notice) {
+admin::BroadcastCommand AdminClient::broadcast(const admin::Target& target,
+                                               const SystemNotice& notice) {
     // Unique across console restarts too, so audit entries and reports never get confused.
-    admin::BroadcastCommand command{QStringLiteral("c%1-%2").arg(QDateTime::currentMSecsSinceEpoch(), 0, 36).arg(nextRequest_++),
+    admin::BroadcastCommand command{QStringLiteral("c%1-%2")
+                                        .arg(QDateTime::currentMSecsSinceEpoch(), 0, 36)
+                                        .arg(nextRequest_++),
                                     target, notice};
     if (!send(command))
         command.requestId.clear();
@@ -152,7 +160,8 @@ void AdminClient::onText(const QString& text) {
     const QByteArray bytes = text.toUtf8();
     auto decoded = admin::decodeEvent(bytes);
     if (auto* error = std::get_if<Error>(&decoded)) {
-        qWarning("admin: undecodable event from %s: %s", qPrintable(url_.host()), qPrintable(error->message));
+        qWarning("admin: undecodable event from %s: %s", qPrintable(url_.host()),
+                 qPrintable(error->message));
         return;
     }
     const auto& event = std::get<std::variant<admin::AdminEvent, ServerMessage>>(decoded);
@@ -177,7 +186,8 @@ void AdminClient::onText(const QString& text) {
     const ServerMessage& message = std::get<ServerMessage>(event);
     if (const auto* welcome = std::get_if<WelcomeEvent>(&message)) {
         nodeId_ = welcome->node;
-        setState(State::Connected, tr("connected to %1 (%2)").arg(welcome->node, url_.toDisplayString()));
+        setState(State::Connected,
+                 tr("connected to %1 (%2)").arg(welcome->node, url_.toDisplayString()));
         keepalive_.start();
         Q_EMIT welcomed(welcome->node);
     } else if (const auto* m = std::get_if<MessageEvent>(&message)) {

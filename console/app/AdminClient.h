@@ -51,7 +51,7 @@ Q_SIGNALS:
     void streamsReceived(const herald::admin::StreamsReport& report);
     void auditReceived(const herald::admin::AuditReport& report);
     void ackReceived(const herald::admin::Ack& ack);
-    void messageReceived(const herald::MessageEvent& message);   // tail
+    void messageReceived(const herald::MessageEvent& message); // tail
     void serverError(const QString& code, const QString& message);
 
 private:

@@ -13,7 +13,8 @@ QString reach(qint64 connections, int nodes) {
 }
 } // namespace
 
-AudiencePreview previewAudience(const admin::Target& target, const NodesModel& nodes, const StreamsModel& streams) {
+AudiencePreview previewAudience(const admin::Target& target, const NodesModel& nodes,
+                                const StreamsModel& streams) {
     AudiencePreview p;
     switch (target.kind) {
     case admin::Target::Kind::All:
@@ -28,7 +29,8 @@ AudiencePreview previewAudience(const admin::Target& target, const NodesModel& n
             p.text = reach(p.connections, 1);
         } else {
             p.valid = false;
-            p.text = target.value.isEmpty() ? QObject::tr("choose a node") : QObject::tr("no live node \"%1\"").arg(target.value);
+            p.text = target.value.isEmpty() ? QObject::tr("choose a node")
+                                            : QObject::tr("no live node \"%1\"").arg(target.value);
         }
         break;
     case admin::Target::Kind::Stream: {
@@ -42,10 +44,15 @@ AudiencePreview previewAudience(const admin::Target& target, const NodesModel& n
         if (const auto n = streams.subscribersOf(key)) {
             p.connections = *n;
             p.nodes = nodes.liveNodes();
-            p.text = QObject::tr("reaches about %1 subscriber(s) of %2 on up to %3 node(s)").arg(*n).arg(key).arg(p.nodes);
+            p.text = QObject::tr("reaches about %1 subscriber(s) of %2 on up to %3 node(s)")
+                         .arg(*n)
+                         .arg(key)
+                         .arg(p.nodes);
         } else if (streams.hasReport()) {
             p.connections = 0;
-            p.text = QObject::tr("no subscribers of %1 in the last streams report (it lists the top streams only)").arg(key);
+            p.text = QObject::tr("no subscribers of %1 in the last streams report (it lists the "
+                                 "top streams only)")
+                         .arg(key);
         } else {
             p.text = QObject::tr("subscribers of %1: waiting for a streams report").arg(key);
         }
@@ -56,7 +63,10 @@ AudiencePreview previewAudience(const admin::Target& target, const NodesModel& n
             p.valid = false;
             p.text = QObject::tr("enter a user id");
         } else {
-            p.text = QObject::tr("reaches the connections of user %1 (their count is not shown to the console)").arg(target.value);
+            p.text =
+                QObject::tr(
+                    "reaches the connections of user %1 (their count is not shown to the console)")
+                    .arg(target.value);
         }
         break;
     }

@@ -15,6 +15,7 @@ struct AudiencePreview {
     bool valid = true;       // false: the target itself is malformed (text says why)
 };
 
-AudiencePreview previewAudience(const admin::Target& target, const NodesModel& nodes, const StreamsModel& streams);
+AudiencePreview previewAudience(const admin::Target& target, const NodesModel& nodes,
+                                const StreamsModel& streams);
 
 } // namespace herald::console

@@ -20,13 +20,18 @@ qint64 BroadcastsModel::Entry::delivered() const {
 BroadcastsModel::BroadcastsModel(QObject* parent)
     : QAbstractTableModel(parent) {}
 
-int BroadcastsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(entries_.size()); }
-int BroadcastsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int BroadcastsModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(entries_.size());
+}
+int BroadcastsModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant BroadcastsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const char* const names[] = {"Sent", "Target", "Title", "Level", "Delivered", "Per node"};
+    static const char* const names[] = {"Sent",  "Target",    "Title",
+                                        "Level", "Delivered", "Per node"};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -45,18 +50,24 @@ QVariant BroadcastsModel::data(const QModelIndex& index, int role) const {
     if (role != Qt::DisplayRole && role != SortRole && role != Qt::ToolTipRole)
         return {};
     switch (index.column()) {
-    case Time: return QDateTime::fromMSecsSinceEpoch(e.sentAtMs).toString(QStringLiteral("HH:mm:ss"));
-    case Target: return describeTarget(e.command.target);
-    case Title: return role == Qt::ToolTipRole ? e.command.notice.body : e.command.notice.title;
-    case Level: return levelName(e.command.notice.level);
-    case Delivered: return e.reported ? QVariant(e.delivered()) : QVariant(tr("waiting…"));
+    case Time:
+        return QDateTime::fromMSecsSinceEpoch(e.sentAtMs).toString(QStringLiteral("HH:mm:ss"));
+    case Target:
+        return describeTarget(e.command.target);
+    case Title:
+        return role == Qt::ToolTipRole ? e.command.notice.body : e.command.notice.title;
+    case Level:
+        return levelName(e.command.notice.level);
+    case Delivered:
+        return e.reported ? QVariant(e.delivered()) : QVariant(tr("waiting…"));
     case PerNode: {
         QStringList parts;
         for (auto it = e.deliveredByNode.begin(); it != e.deliveredByNode.end(); ++it)
             parts.append(QStringLiteral("%1: %2").arg(it.key()).arg(it.value()));
         return parts.join(QStringLiteral(", "));
     }
-    default: return {};
+    default:
+        return {};
     }
 }
 

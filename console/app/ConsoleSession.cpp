@@ -9,7 +9,8 @@ namespace herald::console {
 ConsoleSession::ConsoleSession(QObject* parent)
     : QObject(parent) {
     connect(&client_, &AdminClient::snapshotReceived, this, &ConsoleSession::applySnapshot);
-    connect(&client_, &AdminClient::broadcastReportReceived, &broadcasts_, &BroadcastsModel::applyReport);
+    connect(&client_, &AdminClient::broadcastReportReceived, &broadcasts_,
+            &BroadcastsModel::applyReport);
     connect(&client_, &AdminClient::streamsReceived, &streams_, &StreamsModel::apply);
     connect(&client_, &AdminClient::auditReceived, &audit_, &AuditModel::apply);
     connect(&client_, &AdminClient::messageReceived, this, [this](const MessageEvent& m) {
@@ -21,9 +22,10 @@ ConsoleSession::ConsoleSession(QObject* parent)
         // Every accepted action is audited, so the audit view follows without a manual refresh.
         refreshAudit();
     });
-    connect(&client_, &AdminClient::serverError, this, [this](const QString& code, const QString& message) {
-        Q_EMIT notice(tr("server error %1: %2").arg(code, message));
-    });
+    connect(&client_, &AdminClient::serverError, this,
+            [this](const QString& code, const QString& message) {
+                Q_EMIT notice(tr("server error %1: %2").arg(code, message));
+            });
     // Streams change slowly and the report costs the server a cluster-wide sum: every 5 s is
     // enough to keep the audience preview honest.
     history_.setWindowMs(5 * 60 * 1000);
@@ -54,7 +56,8 @@ void ConsoleSession::applySnapshot(const admin::ClusterSnapshot& snapshot) {
     history_.record(snapshot, QDateTime::currentMSecsSinceEpoch());
 }
 
-bool ConsoleSession::sendBroadcast(const admin::Target& target, const SystemNotice& notice, QString* why) {
+bool ConsoleSession::sendBroadcast(const admin::Target& target, const SystemNotice& notice,
+                                   QString* why) {
     const AudiencePreview p = preview(target);
     if (!p.valid) {
         if (why)
@@ -71,13 +74,22 @@ bool ConsoleSession::sendBroadcast(const admin::Target& target, const SystemNoti
     return true;
 }
 
-bool ConsoleSession::drain(const QString& node) { return client_.send(admin::DrainCommand{node}); }
-bool ConsoleSession::disconnectUser(const QString& user) { return client_.send(admin::DisconnectCommand{user}); }
-void ConsoleSession::refreshStreams() { client_.send(admin::StreamsCommand{50}); }
-void ConsoleSession::refreshAudit() { client_.send(admin::AuditCommand{200}); }
+bool ConsoleSession::drain(const QString& node) {
+    return client_.send(admin::DrainCommand{node});
+}
+bool ConsoleSession::disconnectUser(const QString& user) {
+    return client_.send(admin::DisconnectCommand{user});
+}
+void ConsoleSession::refreshStreams() {
+    client_.send(admin::StreamsCommand{50});
+}
+void ConsoleSession::refreshAudit() {
+    client_.send(admin::AuditCommand{200});
+}
 
 bool ConsoleSession::startTail(const QString& stream, QString* why) {
-    // Admins may tail anyone's private stream, so the spec is resolved as a publisher would name it.
+    // Admins may tail anyone's private stream, so the spec is resolved as a publisher would name
+    // it.
     const auto resolved = streams::resolveForPublisher(stream);
     if (const auto* e = std::get_if<Error>(&resolved)) {
         if (why)

@@ -1,11 +1,11 @@
 #pragma once
 
 #include "console/app/AdminClient.h"
+#include "console/app/Audience.h"
 #include "console/app/BroadcastsModel.h"
 #include "console/app/ConnectionsHistory.h"
 #include "console/app/NodesModel.h"
 #include "console/app/ReportModels.h"
-#include "console/app/Audience.h"
 
 #include <QObject>
 #include <QTimer>
@@ -30,9 +30,12 @@ public:
     TailModel& tail() { return tail_; }
     QUrl server() const { return server_; }
 
-    AudiencePreview preview(const admin::Target& target) const { return previewAudience(target, nodes_, streams_); }
+    AudiencePreview preview(const admin::Target& target) const {
+        return previewAudience(target, nodes_, streams_);
+    }
     // False with `why` when not connected or the target is malformed.
-    bool sendBroadcast(const admin::Target& target, const SystemNotice& notice, QString* why = nullptr);
+    bool sendBroadcast(const admin::Target& target, const SystemNotice& notice,
+                       QString* why = nullptr);
     bool drain(const QString& node);
     bool disconnectUser(const QString& user);
     bool startTail(const QString& stream, QString* why = nullptr);

@@ -15,7 +15,20 @@ namespace herald::console {
 class NodesModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Id, Address, State, Connections, Users, Subscriptions, MessagesIn, Deliveries, BrokerLag, Uptime, Version, ColumnCount };
+    enum Column {
+        Id,
+        Address,
+        State,
+        Connections,
+        Users,
+        Subscriptions,
+        MessagesIn,
+        Deliveries,
+        BrokerLag,
+        Uptime,
+        Version,
+        ColumnCount
+    };
     enum Role { StateRole = Qt::UserRole + 1, SortRole, NodeIdRole };
 
     explicit NodesModel(QObject* parent = nullptr);
@@ -23,7 +36,8 @@ public:
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
 
     void applySnapshot(const admin::ClusterSnapshot& snapshot);
 
@@ -52,7 +66,7 @@ Q_SIGNALS:
 private:
     struct Row {
         cluster::NodeInfo info;
-        qint64 seenAtMs = 0;   // when a snapshot last listed it
+        qint64 seenAtMs = 0;    // when a snapshot last listed it
         qint64 downSinceMs = 0; // 0: listed in the latest snapshot
         bool stale = false;
     };

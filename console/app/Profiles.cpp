@@ -12,8 +12,10 @@ QList<Profile> ProfileStore::all() const {
     const int n = settings_.beginReadArray(QStringLiteral("profiles"));
     for (int i = 0; i < n; ++i) {
         settings_.setArrayIndex(i);
-        out.append({settings_.value(QStringLiteral("name")).toString(), settings_.value(QStringLiteral("url")).toString(),
-                    settings_.value(QStringLiteral("token")).toString(), settings_.value(QStringLiteral("tokenInKeyring")).toBool()});
+        out.append({settings_.value(QStringLiteral("name")).toString(),
+                    settings_.value(QStringLiteral("url")).toString(),
+                    settings_.value(QStringLiteral("token")).toString(),
+                    settings_.value(QStringLiteral("tokenInKeyring")).toBool()});
     }
     settings_.endArray();
     return out;
@@ -28,7 +30,8 @@ std::optional<Profile> ProfileStore::find(const QString& name) const {
 
 void ProfileStore::save(const Profile& profile) {
     QList<Profile> list = all();
-    auto it = std::find_if(list.begin(), list.end(), [&](const Profile& p) { return p.name == profile.name; });
+    auto it = std::find_if(list.begin(), list.end(),
+                           [&](const Profile& p) { return p.name == profile.name; });
     if (it != list.end())
         *it = profile;
     else
@@ -39,7 +42,8 @@ void ProfileStore::save(const Profile& profile) {
         settings_.setArrayIndex(i);
         settings_.setValue(QStringLiteral("name"), list.at(i).name);
         settings_.setValue(QStringLiteral("url"), list.at(i).url);
-        settings_.setValue(QStringLiteral("token"), list.at(i).tokenInKeyring ? QString() : list.at(i).token);
+        settings_.setValue(QStringLiteral("token"),
+                           list.at(i).tokenInKeyring ? QString() : list.at(i).token);
         settings_.setValue(QStringLiteral("tokenInKeyring"), list.at(i).tokenInKeyring);
     }
     settings_.endArray();
@@ -53,7 +57,11 @@ void ProfileStore::remove(const QString& name) {
         save(p);
 }
 
-QString ProfileStore::lastUsed() const { return settings_.value(QStringLiteral("lastProfile")).toString(); }
-void ProfileStore::setLastUsed(const QString& name) { settings_.setValue(QStringLiteral("lastProfile"), name); }
+QString ProfileStore::lastUsed() const {
+    return settings_.value(QStringLiteral("lastProfile")).toString();
+}
+void ProfileStore::setLastUsed(const QString& name) {
+    settings_.setValue(QStringLiteral("lastProfile"), name);
+}
 
 } // namespace herald::console

@@ -13,7 +13,7 @@ namespace herald::console {
 struct Profile {
     QString name;
     QString url;
-    QString token;           // empty when it lives in the keyring
+    QString token; // empty when it lives in the keyring
     bool tokenInKeyring = false;
     bool operator==(const Profile&) const = default;
 };

@@ -12,18 +12,26 @@ QVariant header(const char* const* names, int count, int section, Qt::Orientatio
         return {};
     return QObject::tr(names[section]);
 }
-QString clock(qint64 ms) { return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")); }
+QString clock(qint64 ms) {
+    return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+}
 } // namespace
 
-StreamsModel::StreamsModel(QObject* parent) : QAbstractTableModel(parent) {}
-int StreamsModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : static_cast<int>(streams_.size()); }
-int StreamsModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
+StreamsModel::StreamsModel(QObject* parent)
+    : QAbstractTableModel(parent) {}
+int StreamsModel::rowCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : static_cast<int>(streams_.size());
+}
+int StreamsModel::columnCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : ColumnCount;
+}
 QVariant StreamsModel::headerData(int s, Qt::Orientation o, int role) const {
     static const char* const names[] = {"Stream", "Subscribers"};
     return header(names, ColumnCount, s, o, role);
 }
 QVariant StreamsModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= streams_.size() || (role != Qt::DisplayRole && role != SortRole))
+    if (!index.isValid() || index.row() >= streams_.size() ||
+        (role != Qt::DisplayRole && role != SortRole))
         return {};
     const admin::StreamStat& s = streams_.at(index.row());
     return index.column() == Stream ? QVariant(s.stream) : QVariant(s.subscribers);
@@ -41,24 +49,36 @@ std::optional<qint64> StreamsModel::subscribersOf(const QString& routingKey) con
     return std::nullopt;
 }
 
-AuditModel::AuditModel(QObject* parent) : QAbstractTableModel(parent) {}
-int AuditModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : static_cast<int>(entries_.size()); }
-int AuditModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
+AuditModel::AuditModel(QObject* parent)
+    : QAbstractTableModel(parent) {}
+int AuditModel::rowCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : static_cast<int>(entries_.size());
+}
+int AuditModel::columnCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : ColumnCount;
+}
 QVariant AuditModel::headerData(int s, Qt::Orientation o, int role) const {
     static const char* const names[] = {"When", "Who", "Action", "Target", "Detail"};
     return header(names, ColumnCount, s, o, role);
 }
 QVariant AuditModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= entries_.size() || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
+    if (!index.isValid() || index.row() >= entries_.size() ||
+        (role != Qt::DisplayRole && role != Qt::ToolTipRole))
         return {};
     const admin::AuditEntry& e = entries_.at(index.row());
     switch (index.column()) {
-    case Time: return clock(e.atMs);
-    case Who: return e.who;
-    case Action: return e.action;
-    case Target: return e.target;
-    case Detail: return e.detail;
-    default: return {};
+    case Time:
+        return clock(e.atMs);
+    case Who:
+        return e.who;
+    case Action:
+        return e.action;
+    case Target:
+        return e.target;
+    case Detail:
+        return e.detail;
+    default:
+        return {};
     }
 }
 void AuditModel::apply(const admin::AuditReport& report) {
@@ -67,23 +87,34 @@ void AuditModel::apply(const admin::AuditReport& report) {
     endResetModel();
 }
 
-TailModel::TailModel(QObject* parent) : QAbstractTableModel(parent) {}
-int TailModel::rowCount(const QModelIndex& p) const { return p.isValid() ? 0 : static_cast<int>(lines_.size()); }
-int TailModel::columnCount(const QModelIndex& p) const { return p.isValid() ? 0 : ColumnCount; }
+TailModel::TailModel(QObject* parent)
+    : QAbstractTableModel(parent) {}
+int TailModel::rowCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : static_cast<int>(lines_.size());
+}
+int TailModel::columnCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : ColumnCount;
+}
 QVariant TailModel::headerData(int s, Qt::Orientation o, int role) const {
     static const char* const names[] = {"Received", "Stream", "Id", "Data"};
     return header(names, ColumnCount, s, o, role);
 }
 QVariant TailModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= lines_.size() || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
+    if (!index.isValid() || index.row() >= lines_.size() ||
+        (role != Qt::DisplayRole && role != Qt::ToolTipRole))
         return {};
     const Line& l = lines_.at(index.row());
     switch (index.column()) {
-    case Time: return clock(l.atMs);
-    case Stream: return l.stream;
-    case Id: return l.id;
-    case Data: return l.data;
-    default: return {};
+    case Time:
+        return clock(l.atMs);
+    case Stream:
+        return l.stream;
+    case Id:
+        return l.id;
+    case Data:
+        return l.data;
+    default:
+        return {};
     }
 }
 void TailModel::append(const MessageEvent& m, qint64 atMs) {

@@ -27,32 +27,37 @@ void TokenVault::store(const QString& profile, const QString& token, QObject* co
     job->setTextData(token);
     // Never QtKeychain's own plain-file fallback: the UI must know when a token is in clear text.
     job->setInsecureFallback(false);
-    QObject::connect(job, &QKeychain::Job::finished, context, [done = std::move(done)](QKeychain::Job* j) {
-        done(j->error() == QKeychain::NoError, j->errorString());
-    });
+    QObject::connect(job, &QKeychain::Job::finished, context,
+                     [done = std::move(done)](QKeychain::Job* j) {
+                         done(j->error() == QKeychain::NoError, j->errorString());
+                     });
     job->start();
 #else
     Q_UNUSED(profile);
     Q_UNUSED(token);
     // Queued, so callers see the same asynchronous order with or without a keyring.
-    QMetaObject::invokeMethod(context, [done = std::move(done)] { done(false, QObject::tr("built without QtKeychain")); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        context, [done = std::move(done)] { done(false, QObject::tr("built without QtKeychain")); },
+        Qt::QueuedConnection);
 #endif
 }
 
-void TokenVault::load(const QString& profile, QObject* context, std::function<void(const QString&)> done) {
+void TokenVault::load(const QString& profile, QObject* context,
+                      std::function<void(const QString&)> done) {
 #ifdef HERALD_HAVE_QTKEYCHAIN
     auto* job = new QKeychain::ReadPasswordJob(kService);
     job->setKey(profile);
     job->setInsecureFallback(false);
-    QObject::connect(job, &QKeychain::Job::finished, context, [done = std::move(done)](QKeychain::Job* j) {
-        const auto* read = static_cast<QKeychain::ReadPasswordJob*>(j);
-        done(j->error() == QKeychain::NoError ? read->textData() : QString());
-    });
+    QObject::connect(job, &QKeychain::Job::finished, context,
+                     [done = std::move(done)](QKeychain::Job* j) {
+                         const auto* read = static_cast<QKeychain::ReadPasswordJob*>(j);
+                         done(j->error() == QKeychain::NoError ? read->textData() : QString());
+                     });
     job->start();
 #else
     Q_UNUSED(profile);
-    QMetaObject::invokeMethod(context, [done = std::move(done)] { done(QString()); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        context, [done = std::move(done)] { done(QString()); }, Qt::QueuedConnection);
 #endif
 }
 

@@ -20,7 +20,8 @@ public:
     static void store(const QString& profile, const QString& token, QObject* context,
                       std::function<void(bool inKeyring, const QString& why)> done);
     // `done(token)`; empty when the keyring has none or cannot be reached.
-    static void load(const QString& profile, QObject* context, std::function<void(const QString& token)> done);
+    static void load(const QString& profile, QObject* context,
+                     std::function<void(const QString& token)> done);
     static void forget(const QString& profile);
 };
 

@@ -27,11 +27,13 @@ QString secondsText(int ms) {
 } // namespace
 
 QString describeHttpError(int status, const QByteArray& reason, const QByteArray& body) {
-    const QJsonObject error = QJsonDocument::fromJson(body).object().value(QLatin1String("error")).toObject();
+    const QJsonObject error =
+        QJsonDocument::fromJson(body).object().value(QLatin1String("error")).toObject();
     const QString code = error.value(QLatin1String("code")).toString();
     const QString message = error.value(QLatin1String("message")).toString();
     if (!code.isEmpty())
-        return QStringLiteral("%1: %2 (HTTP %3)").arg(code, message.isEmpty() ? QStringLiteral("no message") : message)
+        return QStringLiteral("%1: %2 (HTTP %3)")
+            .arg(code, message.isEmpty() ? QStringLiteral("no message") : message)
             .arg(status);
     QString text = QStringLiteral("HTTP %1").arg(status);
     if (!reason.isEmpty())
@@ -50,16 +52,20 @@ ApiClient::ApiClient(QUrl server, QByteArray token, int timeoutMs, QObject* pare
     manager_.setRedirectPolicy(QNetworkRequest::NoLessSafeRedirectPolicy);
 }
 
-void ApiClient::get(const QString& path, Done done) { send("GET", path, {}, std::move(done)); }
+void ApiClient::get(const QString& path, Done done) {
+    send("GET", path, {}, std::move(done));
+}
 
 void ApiClient::post(const QString& path, const QByteArray& jsonBody, Done done) {
     send("POST", path, jsonBody, std::move(done));
 }
 
-void ApiClient::send(const QByteArray& verb, const QString& path, const QByteArray& body, Done done) {
+void ApiClient::send(const QByteArray& verb, const QString& path, const QByteArray& body,
+                     Done done) {
     const QUrl url = urlFor(path);
     QNetworkRequest request(url);
-    request.setHeader(QNetworkRequest::UserAgentHeader, QStringLiteral("heraldctl/%1").arg(QLatin1String(kVersion)));
+    request.setHeader(QNetworkRequest::UserAgentHeader,
+                      QStringLiteral("heraldctl/%1").arg(QLatin1String(kVersion)));
     request.setRawHeader("Accept", "application/json");
     if (verb == "POST")
         request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
@@ -77,38 +83,45 @@ void ApiClient::send(const QByteArray& verb, const QString& path, const QByteArr
     deadline->start(timeoutMs_);
 
     const int timeoutMs = timeoutMs_;
-    connect(reply, &QNetworkReply::finished, this, [reply, url, timedOut, timeoutMs, done = std::move(done)] {
-        reply->deleteLater();
-        ApiResult result;
-        result.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        if (reply->isOpen()) // an aborted reply is closed
-            result.body = reply->readAll();
-        const QString where = url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery);
-        if (*timedOut) {
-            result.exitCode = kExitUnreachable;
-            result.message = QStringLiteral("no answer from %1 within %2 s").arg(where, secondsText(timeoutMs));
-        } else if (result.status == 0) {
-            result.exitCode = kExitUnreachable;
-            result.message = QStringLiteral("cannot reach %1: %2").arg(where, reply->errorString());
-        } else if (result.status < 200 || result.status > 299) {
-            result.exitCode = kExitRefused;
-            result.message = describeHttpError(
-                result.status, reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray(), result.body);
-        } else {
-            QJsonParseError parseError;
-            const QJsonDocument doc = QJsonDocument::fromJson(result.body, &parseError);
-            if (parseError.error != QJsonParseError::NoError || !doc.isObject()) {
-                result.exitCode = kExitRefused;
-                result.message = QStringLiteral("unexpected answer from %1 (HTTP %2, not a JSON object): %3")
-                                     .arg(where)
-                                     .arg(result.status)
-                                     .arg(snippet(result.body));
-            } else {
-                result.json = doc.object();
-            }
-        }
-        done(result);
-    });
+    connect(reply, &QNetworkReply::finished, this,
+            [reply, url, timedOut, timeoutMs, done = std::move(done)] {
+                reply->deleteLater();
+                ApiResult result;
+                result.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+                if (reply->isOpen()) // an aborted reply is closed
+                    result.body = reply->readAll();
+                const QString where = url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery);
+                if (*timedOut) {
+                    result.exitCode = kExitUnreachable;
+                    result.message = QStringLiteral("no answer from %1 within %2 s")
+                                         .arg(where, secondsText(timeoutMs));
+                } else if (result.status == 0) {
+                    result.exitCode = kExitUnreachable;
+                    result.message =
+                        QStringLiteral("cannot reach %1: %2").arg(where, reply->errorString());
+                } else if (result.status < 200 || result.status > 299) {
+                    result.exitCode = kExitRefused;
+                    result.message = describeHttpError(
+                        result.status,
+                        reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toByteArray(),
+                        result.body);
+                } else {
+                    QJsonParseError parseError;
+                    const QJsonDocument doc = QJsonDocument::fromJson(result.body, &parseError);
+                    if (parseError.error != QJsonParseError::NoError || !doc.isObject()) {
+                        result.exitCode = kExitRefused;
+                        result.message =
+                            QStringLiteral(
+                                "unexpected answer from %1 (HTTP %2, not a JSON object): %3")
+                                .arg(where)
+                                .arg(result.status)
+                                .arg(snippet(result.body));
+                    } else {
+                        result.json = doc.object();
+                    }
+                }
+                done(result);
+            });
 }
 
 } // namespace herald::ctl

@@ -46,7 +46,8 @@ QByteArray readStandardInput() {
 // Shared tail of publish and broadcast: print the outcome and finish.
 ApiClient::Done reportWith(const Options& options, Finish finish,
                            std::function<QString(const QJsonObject&)> describe) {
-    return [options, finish = std::move(finish), describe = std::move(describe)](const ApiResult& result) {
+    return [options, finish = std::move(finish),
+            describe = std::move(describe)](const ApiResult& result) {
         if (result.exitCode != kExitOk) {
             printApiFailure(result, options);
             return finish(result.exitCode);
@@ -60,9 +61,10 @@ ApiClient::Done reportWith(const Options& options, Finish finish,
 
 void printUsageError(const QString& message, Command command) {
     printError(message);
-    const QString topic = command == Command::None || command == Command::Help || command == Command::Version
-                              ? QString()
-                              : commandName(command) + QLatin1Char(' ');
+    const QString topic =
+        command == Command::None || command == Command::Help || command == Command::Version
+            ? QString()
+            : commandName(command) + QLatin1Char(' ');
     printErrRaw(QStringLiteral("Try 'heraldctl %1--help' for more information.").arg(topic));
 }
 
@@ -78,7 +80,8 @@ void printApiFailure(const ApiResult& result, const Options& options) {
 
 std::variant<QJsonValue, QString> parseJsonArgument(const QByteArray& text) {
     if (text.trimmed().isEmpty())
-        return QStringLiteral("the JSON argument is empty (quote it: '{\"key\": \"value\"}', '\"text\"', '42')");
+        return QStringLiteral(
+            "the JSON argument is empty (quote it: '{\"key\": \"value\"}', '\"text\"', '42')");
     // QJsonDocument only reads objects and arrays: read the value as the element of an array.
     QByteArray wrapped;
     wrapped.reserve(text.size() + 2);
@@ -90,13 +93,16 @@ std::variant<QJsonValue, QString> parseJsonArgument(const QByteArray& text) {
         QString message = QStringLiteral("the JSON argument is not valid JSON: %1 at offset %2")
                               .arg(error.errorString())
                               .arg(offset);
-        if (!text.trimmed().startsWith('{') && !text.trimmed().startsWith('[') && !text.trimmed().startsWith('"'))
-            message += QStringLiteral(" (a text value needs JSON quotes: '\"%1\"')").arg(QString::fromUtf8(text.left(40)));
+        if (!text.trimmed().startsWith('{') && !text.trimmed().startsWith('[') &&
+            !text.trimmed().startsWith('"'))
+            message += QStringLiteral(" (a text value needs JSON quotes: '\"%1\"')")
+                           .arg(QString::fromUtf8(text.left(40)));
         return message;
     }
     const QJsonArray values = doc.array();
     if (values.size() != 1)
-        return QStringLiteral("the JSON argument must be one JSON value, not %1").arg(values.size());
+        return QStringLiteral("the JSON argument must be one JSON value, not %1")
+            .arg(values.size());
     return values.first();
 }
 
@@ -127,7 +133,8 @@ QString formatStats(const QJsonObject& cluster) {
     line("version", fieldText(node, "version"));
     line("state", fieldText(node, "state"));
     const QJsonValue uptime = node.value(QLatin1String("uptime_seconds"));
-    line("uptime", uptime.isDouble() ? formatDuration(static_cast<qint64>(uptime.toDouble())) : QStringLiteral("?"));
+    line("uptime", uptime.isDouble() ? formatDuration(static_cast<qint64>(uptime.toDouble()))
+                                     : QStringLiteral("?"));
     line("connections", fieldText(node, "connections"));
     line("users", fieldText(node, "users"));
     line("streams", fieldText(node, "streams"));
@@ -137,7 +144,8 @@ QString formatStats(const QJsonObject& cluster) {
                               fieldText(node, "deliveries"), fieldText(node, "drops")));
     const QJsonValue ready = node.value(QLatin1String("broker_ready"));
     line("broker", fieldText(node, "broker") +
-                       (ready.isBool() ? (ready.toBool() ? QStringLiteral(" (ready)") : QStringLiteral(" (NOT READY)"))
+                       (ready.isBool() ? (ready.toBool() ? QStringLiteral(" (ready)")
+                                                         : QStringLiteral(" (NOT READY)"))
                                        : QString()));
     line("cluster", QStringLiteral("%1, %2, %3")
                         .arg(plural(totals, "nodes", "node", "nodes"),
@@ -149,8 +157,9 @@ QString formatStats(const QJsonObject& cluster) {
         for (const QJsonValue& v : nodes) {
             const QJsonObject n = v.toObject();
             lines.append(QStringLiteral("  %1 %2 %3 connections: %4 users: %5")
-                             .arg(fieldText(n, "id"), fieldText(n, "state"), fieldText(n, "address"),
-                                  fieldText(n, "connections"), fieldText(n, "users")));
+                             .arg(fieldText(n, "id"), fieldText(n, "state"),
+                                  fieldText(n, "address"), fieldText(n, "connections"),
+                                  fieldText(n, "users")));
         }
     }
     return lines.join(QLatin1Char('\n'));
@@ -158,7 +167,8 @@ QString formatStats(const QJsonObject& cluster) {
 
 void startPublish(const Options& options, ApiClient& api, Finish finish) {
     const QString& argument = options.args[1];
-    const QByteArray text = argument == QLatin1String("-") ? readStandardInput() : argument.toUtf8();
+    const QByteArray text =
+        argument == QLatin1String("-") ? readStandardInput() : argument.toUtf8();
     auto parsed = parseJsonArgument(text);
     if (auto* error = std::get_if<QString>(&parsed)) {
         printUsageError(*error, Command::Publish);

@@ -15,10 +15,16 @@ void writeLine(std::FILE* stream, const QString& text) {
 
 } // namespace
 
-void printOut(const QString& text) { writeLine(stdout, text); }
+void printOut(const QString& text) {
+    writeLine(stdout, text);
+}
 
-void printError(const QString& text) { writeLine(stderr, QStringLiteral("heraldctl: ") + text); }
+void printError(const QString& text) {
+    writeLine(stderr, QStringLiteral("heraldctl: ") + text);
+}
 
-void printErrRaw(const QString& text) { writeLine(stderr, text); }
+void printErrRaw(const QString& text) {
+    writeLine(stderr, text);
+}
 
 } // namespace herald::ctl

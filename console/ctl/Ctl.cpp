@@ -40,7 +40,8 @@ int runTail(const Options& options) {
     SignalTrap trap({SIGINT, SIGTERM});
     QObject::connect(&trap, &SignalTrap::received, &tail, &TailCommand::interrupt);
     return runLoop([&tail](Finish finish) {
-        QObject::connect(&tail, &TailCommand::finished, &tail, [finish](int exitCode) { finish(exitCode); });
+        QObject::connect(&tail, &TailCommand::finished, &tail,
+                         [finish](int exitCode) { finish(exitCode); });
         tail.start();
     });
 }
@@ -59,7 +60,9 @@ int run(const QStringList& arguments, const QProcessEnvironment& environment) {
         printOut(helpText(options.helpTopic));
         return kExitOk;
     case Command::Version:
-        printOut(QStringLiteral("heraldctl %1 (protocol %2)").arg(QLatin1String(kVersion)).arg(kProtocolVersion));
+        printOut(QStringLiteral("heraldctl %1 (protocol %2)")
+                     .arg(QLatin1String(kVersion))
+                     .arg(kProtocolVersion));
         return kExitOk;
     case Command::Token:
         return runToken(options, QDateTime::currentSecsSinceEpoch());

@@ -95,7 +95,8 @@ Options:
   --jwt TOKEN   connect to /private with this JWT (see "heraldctl token")
 )TXT";
 
-const char kToken[] = R"TXT(Usage: heraldctl token --user USER [--secret SECRET] [--ttl SECONDS] [--aud AUD] [--iss ISS]
+const char kToken[] =
+    R"TXT(Usage: heraldctl token --user USER [--secret SECRET] [--ttl SECONDS] [--aud AUD] [--iss ISS]
 
 Prints an HS256 JWT for development and tests: {"sub": USER, "iat": now, "exp": now + ttl}.
 Works offline. --json prints {"token", "sub", "iat", "exp"}.
@@ -139,7 +140,9 @@ QString helpText(Command command) {
         text += QLatin1Char('\n');
     text += QString::fromUtf8(kGlobalOptions) + QLatin1Char('\n') + QString::fromUtf8(kExitCodes);
     if (body == kOverview)
-        text += QStringLiteral("\nheraldctl %1, protocol %2\n").arg(QLatin1String(kVersion)).arg(kProtocolVersion);
+        text += QStringLiteral("\nheraldctl %1, protocol %2\n")
+                    .arg(QLatin1String(kVersion))
+                    .arg(kProtocolVersion);
     return text;
 }
 

@@ -137,11 +137,13 @@ QUrl apiUrl(const QUrl& base, const QString& path) {
 
 QUrl webSocketUrl(const QUrl& base, const QString& path) {
     QUrl url = apiUrl(base, path);
-    url.setScheme(base.scheme() == QLatin1String("https") ? QStringLiteral("wss") : QStringLiteral("ws"));
+    url.setScheme(base.scheme() == QLatin1String("https") ? QStringLiteral("wss")
+                                                          : QStringLiteral("ws"));
     return url;
 }
 
-std::variant<Options, UsageError> parseOptions(const QStringList& arguments, const QProcessEnvironment& env) {
+std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
+                                               const QProcessEnvironment& env) {
     QStringList positionals;
     QHash<QString, QString> given; // option name -> value ("" for flags); the last one wins
     QStringList givenOrder;
@@ -193,8 +195,10 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
     if (!positionals.isEmpty()) {
         const auto found = commandFromName(positionals.first());
         if (!found)
-            return UsageError{QStringLiteral("unknown command \"%1\" (commands: publish, broadcast, "
-                                             "stats, tail, token)").arg(positionals.first().left(80))};
+            return UsageError{
+                QStringLiteral("unknown command \"%1\" (commands: publish, broadcast, "
+                               "stats, tail, token)")
+                    .arg(positionals.first().left(80))};
         command = *found;
         positionals.removeFirst();
     }
@@ -203,7 +207,8 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
         if (!positionals.isEmpty()) {
             const auto topic = commandFromName(positionals.first());
             if (!topic)
-                return UsageError{QStringLiteral("no help for unknown command \"%1\"").arg(positionals.first().left(80))};
+                return UsageError{QStringLiteral("no help for unknown command \"%1\"")
+                                      .arg(positionals.first().left(80))};
             o.helpTopic = *topic;
         }
         return o;
@@ -218,24 +223,28 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
         return o;
     }
     if (command == Command::None)
-        return UsageError{QStringLiteral("no command given (publish, broadcast, stats, tail or token)")};
+        return UsageError{
+            QStringLiteral("no command given (publish, broadcast, stats, tail or token)")};
     o.command = command;
 
     for (const QString& name : givenOrder) {
         const OptionSpec* spec = findSpec(name);
         if (!spec->commands.isEmpty() && !spec->commands.contains(command))
-            return UsageError{QStringLiteral("option --%1 does not apply to %2").arg(name, commandName(command)),
-                              command};
+            return UsageError{
+                QStringLiteral("option --%1 does not apply to %2").arg(name, commandName(command)),
+                command};
     }
     const Arity arity = arityOf(command);
     if (positionals.size() < arity.count)
-        return UsageError{QStringLiteral("%1 needs %2").arg(commandName(command), QLatin1String(arity.names)),
-                          command};
+        return UsageError{
+            QStringLiteral("%1 needs %2").arg(commandName(command), QLatin1String(arity.names)),
+            command};
     if (positionals.size() > arity.count)
         return UsageError{QStringLiteral("too many arguments for %1: \"%2\"%3")
                               .arg(commandName(command), positionals[arity.count].left(80),
-                                   arity.count > 0 ? QStringLiteral(" (quote arguments that contain spaces)")
-                                                   : QString()),
+                                   arity.count > 0
+                                       ? QStringLiteral(" (quote arguments that contain spaces)")
+                                       : QString()),
                           command};
     o.args = positionals;
     auto usage = [command](const QString& message) { return UsageError{message, command}; };
@@ -276,7 +285,8 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
         bool ok = false;
         const double seconds = given.value(QStringLiteral("timeout")).toDouble(&ok);
         if (!ok || !std::isfinite(seconds) || seconds <= 0 || seconds > 86400)
-            return usage(QStringLiteral("--timeout needs a number of seconds between 0 and 86400, not \"%1\"")
+            return usage(QStringLiteral(
+                             "--timeout needs a number of seconds between 0 and 86400, not \"%1\"")
                              .arg(given.value(QStringLiteral("timeout")).left(40)));
         o.timeoutMs = std::max(1, static_cast<int>(std::lround(seconds * 1000)));
     }
@@ -284,8 +294,10 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
 
     o.user = given.value(QStringLiteral("user"));
     if (given.contains(QStringLiteral("user")) && !streams::isValidUserId(o.user))
-        return usage(QStringLiteral("--user \"%1\" is not a valid user id (1-128 printable characters, "
-                                    "no spaces or *?[]\\)").arg(o.user.left(80)));
+        return usage(
+            QStringLiteral("--user \"%1\" is not a valid user id (1-128 printable characters, "
+                           "no spaces or *?[]\\)")
+                .arg(o.user.left(80)));
 
     switch (command) {
     case Command::Publish: {
@@ -294,13 +306,17 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
             return usage(error->message);
         const streams::StreamRef& ref = std::get<streams::StreamRef>(resolved);
         if (ref.kind != streams::Kind::Public && ref.kind != streams::Kind::Private)
-            return usage(QStringLiteral("cannot publish to \"%1\"; use \"heraldctl broadcast\" for system "
-                                        "messages").arg(o.args[0]));
+            return usage(
+                QStringLiteral("cannot publish to \"%1\"; use \"heraldctl broadcast\" for system "
+                               "messages")
+                    .arg(o.args[0]));
         // The server ignores "user" when the stream names its own kind ("public.x",
         // "private.u1.x"): refuse here rather than send a private message somewhere else.
         if (!o.user.isEmpty() && (ref.kind != streams::Kind::Private || ref.user != o.user))
-            return usage(QStringLiteral("--user %1 conflicts with stream \"%2\" (%3); give a bare stream name "
-                                        "with --user").arg(o.user, o.args[0], ref.routingKey()));
+            return usage(QStringLiteral(
+                             "--user %1 conflicts with stream \"%2\" (%3); give a bare stream name "
+                             "with --user")
+                             .arg(o.user, o.args[0], ref.routingKey()));
         break;
     }
     case Command::Broadcast: {
@@ -309,7 +325,8 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
             return usage(QStringLiteral("broadcast needs a non-empty TEXT or --title"));
         const QString level = given.value(QStringLiteral("level"), QStringLiteral("info"));
         if (!levelFromName(level, &o.level))
-            return usage(QStringLiteral("--level must be info, warning or critical, not \"%1\"").arg(level.left(40)));
+            return usage(QStringLiteral("--level must be info, warning or critical, not \"%1\"")
+                             .arg(level.left(40)));
         break;
     }
     case Command::Tail: {
@@ -318,26 +335,30 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments, con
         if (given.contains(QStringLiteral("count"))) {
             const auto count = parseWhole(given.value(QStringLiteral("count")), 1, 1'000'000'000);
             if (!count)
-                return usage(QStringLiteral("--count needs a whole number of messages, at least 1"));
+                return usage(
+                    QStringLiteral("--count needs a whole number of messages, at least 1"));
             o.count = static_cast<int>(*count);
         }
         if (given.contains(QStringLiteral("jwt"))) {
             o.jwt = given.value(QStringLiteral("jwt")).trimmed().toUtf8();
             if (o.jwt.isEmpty())
-                return usage(QStringLiteral("--jwt needs a token (make one with \"heraldctl token\")"));
+                return usage(
+                    QStringLiteral("--jwt needs a token (make one with \"heraldctl token\")"));
         }
         break;
     }
     case Command::Token: {
         if (o.user.isEmpty())
             return usage(QStringLiteral("token needs --user USER (the token's \"sub\")"));
-        o.secret = given.contains(QStringLiteral("secret")) ? given.value(QStringLiteral("secret")).toUtf8()
-                                                             : env.value(QStringLiteral("HERALD_JWT_SECRET")).toUtf8();
+        o.secret = given.contains(QStringLiteral("secret"))
+                       ? given.value(QStringLiteral("secret")).toUtf8()
+                       : env.value(QStringLiteral("HERALD_JWT_SECRET")).toUtf8();
         if (o.secret.isEmpty())
             return usage(QStringLiteral("token needs --secret SECRET (or $HERALD_JWT_SECRET): the "
                                         "server's --jwt-secret"));
         if (given.contains(QStringLiteral("ttl"))) {
-            const auto ttl = parseWhole(given.value(QStringLiteral("ttl")), 1, qint64(10) * 366 * 86400);
+            const auto ttl =
+                parseWhole(given.value(QStringLiteral("ttl")), 1, qint64(10) * 366 * 86400);
             if (!ttl)
                 return usage(QStringLiteral("--ttl needs a whole number of seconds, at least 1"));
             o.ttlSeconds = *ttl;

@@ -29,12 +29,12 @@ QString commandName(Command command);
 struct Options {
     Command command = Command::None;
     Command helpTopic = Command::None; // with Command::Help: which command (None = overview)
-    QStringList args;                   // positional arguments after the command name
+    QStringList args;                  // positional arguments after the command name
 
     // Global options.
-    QUrl server;          // normalised base URL (http or https), path without a trailing '/'
-    QByteArray token;     // API or admin token; empty: none
-    QString tokenSource;  // where the token came from ("--token", "$HERALD_API_TOKEN", ...)
+    QUrl server;         // normalised base URL (http or https), path without a trailing '/'
+    QByteArray token;    // API or admin token; empty: none
+    QString tokenSource; // where the token came from ("--token", "$HERALD_API_TOKEN", ...)
     int timeoutMs = 10'000;
     bool json = false;
 
@@ -60,7 +60,8 @@ struct UsageError {
 
 // Parses the arguments after the program name. `env` supplies HERALD_URL, HERALD_API_TOKEN,
 // HERALD_ADMIN_TOKEN (tail only) and HERALD_JWT_SECRET (token only).
-std::variant<Options, UsageError> parseOptions(const QStringList& arguments, const QProcessEnvironment& env);
+std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
+                                               const QProcessEnvironment& env);
 
 // "http://host:port", "https://host/prefix", "ws://host:port" or plain "host:port" as an http(s)
 // base URL; nullopt when it is not a usable server address.

@@ -44,11 +44,12 @@ TailCommand::TailCommand(Options options, QObject* parent)
     where_ = url_.toString();
     const QByteArray credential = endpoint_ == QLatin1String("/private") ? options_.jwt
                                   : endpoint_ == QLatin1String("/admin") ? options_.token
-                                                                        : QByteArray();
+                                                                         : QByteArray();
     if (!credential.isEmpty()) {
         // Percent-encoded here so that '&', '+', '%' or '=' in a token survive the query.
         QUrlQuery query;
-        query.addQueryItem(QStringLiteral("token"), QString::fromLatin1(QUrl::toPercentEncoding(QString::fromUtf8(credential))));
+        query.addQueryItem(QStringLiteral("token"), QString::fromLatin1(QUrl::toPercentEncoding(
+                                                        QString::fromUtf8(credential))));
         url_.setQuery(query);
     }
 
@@ -73,11 +74,14 @@ TailCommand::TailCommand(Options options, QObject* parent)
 void TailCommand::start() {
     setupTimer_.start(options_.timeoutMs);
     QNetworkRequest request(url_);
-    request.setHeader(QNetworkRequest::UserAgentHeader, QStringLiteral("heraldctl/%1").arg(QLatin1String(kVersion)));
+    request.setHeader(QNetworkRequest::UserAgentHeader,
+                      QStringLiteral("heraldctl/%1").arg(QLatin1String(kVersion)));
     socket_.open(request);
 }
 
-void TailCommand::interrupt() { finish(kExitOk); }
+void TailCommand::interrupt() {
+    finish(kExitOk);
+}
 
 void TailCommand::onText(const QString& text) {
     if (finishing_)
@@ -87,12 +91,14 @@ void TailCommand::onText(const QString& text) {
     if (auto* error = std::get_if<Error>(&decoded)) {
         if (error->code == ErrorCode::UnknownEvent)
             return; // a newer server's event: not ours to judge
-        return finish(kExitRefused, QStringLiteral("malformed frame from %1: %2").arg(where_, error->message));
+        return finish(kExitRefused,
+                      QStringLiteral("malformed frame from %1: %2").arg(where_, error->message));
     }
     const QJsonObject event = QJsonDocument::fromJson(frame).object();
     const ServerMessage& message = std::get<ServerMessage>(decoded);
     if (std::holds_alternative<WelcomeEvent>(message)) {
-        socket_.sendTextMessage(QString::fromUtf8(codec::encode(SubscribeRequest{{options_.args[0]}, {}})));
+        socket_.sendTextMessage(
+            QString::fromUtf8(codec::encode(SubscribeRequest{{options_.args[0]}, {}})));
     } else if (const auto* subscribed = std::get_if<SubscribedEvent>(&message)) {
         if (subscribed_ || subscribed->streams.isEmpty())
             return;
@@ -118,18 +124,22 @@ void TailCommand::onText(const QString& text) {
 
 void TailCommand::onServerError(const QJsonObject& event) {
     const QString code = event.value(QLatin1String("code")).toString(QStringLiteral("error"));
-    QString text = QStringLiteral("%1: %2").arg(code, event.value(QLatin1String("message")).toString());
+    QString text =
+        QStringLiteral("%1: %2").arg(code, event.value(QLatin1String("message")).toString());
     const QString stream = event.value(QLatin1String("stream")).toString();
     if (!stream.isEmpty() && !text.contains(stream))
         text += QStringLiteral(" (stream \"%1\")").arg(stream);
     finish(kExitRefused, text);
     if (code == QLatin1String("unauthorized") && endpoint_ == QLatin1String("/admin") &&
         options_.tokenSource == QLatin1String("$HERALD_API_TOKEN"))
-        printErrRaw(QStringLiteral("hint: the token came from $HERALD_API_TOKEN, but %1 needs an admin token; "
-                                   "pass --token or set HERALD_ADMIN_TOKEN (--token \"\" tails public streams "
-                                   "anonymously)").arg(endpoint_));
+        printErrRaw(QStringLiteral(
+                        "hint: the token came from $HERALD_API_TOKEN, but %1 needs an admin token; "
+                        "pass --token or set HERALD_ADMIN_TOKEN (--token \"\" tails public streams "
+                        "anonymously)")
+                        .arg(endpoint_));
     else if (code == QLatin1String("forbidden") && endpoint_ == QLatin1String("/public"))
-        printErrRaw(QStringLiteral("hint: private streams need --jwt TOKEN (the user's own) or an admin --token"));
+        printErrRaw(QStringLiteral(
+            "hint: private streams need --jwt TOKEN (the user's own) or an admin --token"));
 }
 
 void TailCommand::print(const QJsonObject& event, const QJsonValue& data) {
@@ -146,7 +156,8 @@ void TailCommand::onDisconnected() {
     if (finishing_)
         return emitFinished();
     if (!connected_)
-        return finish(kExitUnreachable, QStringLiteral("cannot reach %1: %2").arg(where_, socket_.errorString()));
+        return finish(kExitUnreachable,
+                      QStringLiteral("cannot reach %1: %2").arg(where_, socket_.errorString()));
     const int code = socket_.closeCode();
     const QString reason = socket_.closeReason();
     QString text = QStringLiteral("the server closed the connection (close code %1%2)")
@@ -168,16 +179,19 @@ void TailCommand::onSocketError(QAbstractSocket::SocketError error) {
     // did answer: that is a refusal, not an unreachable server.
     if (detail.contains(QLatin1String("status code"), Qt::CaseInsensitive) ||
         detail.contains(QLatin1String("handshake"), Qt::CaseInsensitive))
-        return finish(kExitRefused, QStringLiteral("%1 refused the WebSocket connection: %2").arg(where_, detail));
+        return finish(
+            kExitRefused,
+            QStringLiteral("%1 refused the WebSocket connection: %2").arg(where_, detail));
     finish(kExitUnreachable, QStringLiteral("cannot reach %1: %2").arg(where_, detail));
 }
 
 void TailCommand::onSetupTimeout() {
     if (!connected_)
-        return finish(kExitUnreachable,
-                      QStringLiteral("no answer from %1 within %2 s").arg(where_, secondsText(options_.timeoutMs)));
-    finish(kExitUnreachable, QStringLiteral("%1 did not confirm the subscription to \"%2\" within %3 s")
-                                 .arg(where_, options_.args[0], secondsText(options_.timeoutMs)));
+        return finish(kExitUnreachable, QStringLiteral("no answer from %1 within %2 s")
+                                            .arg(where_, secondsText(options_.timeoutMs)));
+    finish(kExitUnreachable,
+           QStringLiteral("%1 did not confirm the subscription to \"%2\" within %3 s")
+               .arg(where_, options_.args[0], secondsText(options_.timeoutMs)));
 }
 
 void TailCommand::finish(int exitCode, const QString& message) {

@@ -39,7 +39,7 @@ private:
 
     Options options_;
     QString endpoint_;
-    QUrl url_;     // with the credential in the query
+    QUrl url_;      // with the credential in the query
     QString where_; // for messages: the URL without the credential
     QWebSocket socket_;
     QTimer setupTimer_; // connect + welcome + subscribed must fit in --timeout

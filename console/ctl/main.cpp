@@ -5,5 +5,6 @@
 int main(int argc, char* argv[]) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("heraldctl"));
-    return herald::ctl::run(QCoreApplication::arguments(), QProcessEnvironment::systemEnvironment());
+    return herald::ctl::run(QCoreApplication::arguments(),
+                            QProcessEnvironment::systemEnvironment());
 }

@@ -24,7 +24,8 @@ QPixmap painted(int size) {
     QPen wave(QColor(0x9f, 0xd3, 0xff), 6, Qt::SolidLine, Qt::RoundCap);
     p.setPen(wave);
     p.setBrush(Qt::NoBrush);
-    for (auto [x, reach, top] : {std::tuple{74.0, 10.0, 50.0}, {86.0, 16.0, 40.0}, {98.0, 22.0, 30.0}}) {
+    for (auto [x, reach, top] :
+         {std::tuple{74.0, 10.0, 50.0}, {86.0, 16.0, 40.0}, {98.0, 22.0, 30.0}}) {
         QPainterPath path(QPointF(x, top));
         path.quadTo(QPointF(x + reach, 64), QPointF(x, 128 - top));
         p.drawPath(path);

@@ -87,16 +87,18 @@ ComposeView::ComposeView(ConsoleSession& session, QWidget* parent)
     connect(kind_, &QComboBox::currentIndexChanged, this, [this] {
         const auto kind = static_cast<admin::Target::Kind>(kind_->currentData().toInt());
         value_->setEnabled(kind != admin::Target::Kind::All);
-        value_->setPlaceholderText(kind == admin::Target::Kind::Stream ? tr("promotional, or private.<user>.<name>")
-                                   : kind == admin::Target::Kind::User ? tr("user id")
-                                   : kind == admin::Target::Kind::Node ? tr("node id (see the dashboard)")
-                                                                       : QString());
+        value_->setPlaceholderText(
+            kind == admin::Target::Kind::Stream ? tr("promotional, or private.<user>.<name>")
+            : kind == admin::Target::Kind::User ? tr("user id")
+            : kind == admin::Target::Kind::Node ? tr("node id (see the dashboard)")
+                                                : QString());
         updatePreview();
     });
     connect(value_, &QLineEdit::textChanged, this, &ComposeView::updatePreview);
     // The preview follows the live counts, so it is still right when the admin finally clicks.
     connect(&session_.nodes(), &NodesModel::totalsChanged, this, &ComposeView::updatePreview);
-    connect(&session_.streams(), &QAbstractItemModel::modelReset, this, &ComposeView::updatePreview);
+    connect(&session_.streams(), &QAbstractItemModel::modelReset, this,
+            &ComposeView::updatePreview);
     value_->setEnabled(false);
     updatePreview();
 }
@@ -112,7 +114,8 @@ void ComposeView::setTarget(const admin::Target& target) {
 }
 
 SystemNotice ComposeView::notice() const {
-    return {title_->text().trimmed(), body_->toPlainText().trimmed(), static_cast<Level>(level_->currentData().toInt())};
+    return {title_->text().trimmed(), body_->toPlainText().trimmed(),
+            static_cast<Level>(level_->currentData().toInt())};
 }
 
 void ComposeView::updatePreview() {
@@ -132,10 +135,11 @@ void ComposeView::send() {
     const AudiencePreview p = session_.preview(t);
     // Everyone is the one target that cannot be taken back from thousands of screens: ask first.
     if (t.kind == admin::Target::Kind::All) {
-        const auto answer = QMessageBox::question(
-            this, tr("Broadcast to everyone?"),
-            tr("Send \"%1\" (%2) to every connected client?\n\nIt %3.").arg(n.title, levelName(n.level), p.text),
-            QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+        const auto answer =
+            QMessageBox::question(this, tr("Broadcast to everyone?"),
+                                  tr("Send \"%1\" (%2) to every connected client?\n\nIt %3.")
+                                      .arg(n.title, levelName(n.level), p.text),
+                                  QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
         if (answer != QMessageBox::Yes) {
             result_->setText(tr("Not sent."));
             return;

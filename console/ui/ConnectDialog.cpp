@@ -25,12 +25,15 @@ ConnectDialog::ConnectDialog(ProfileStore& store, QWidget* parent)
     token_->setEchoMode(QLineEdit::Password);
     warning_ = new QLabel(this);
     warning_->setWordWrap(true);
-    warning_->setText(TokenVault::compiledIn()
-                          ? tr("The admin token is saved in the system keyring. If no keyring answers, it is saved in "
-                               "clear text in this user's settings file instead, and you will be told.")
-                          : tr("<b>Note:</b> this console was built without QtKeychain, so the admin token is saved in "
-                               "clear text in this user's settings file. Leave it empty and use --token or "
-                               "$HERALD_ADMIN_TOKEN to avoid that."));
+    warning_->setText(
+        TokenVault::compiledIn()
+            ? tr("The admin token is saved in the system keyring. If no keyring answers, it is "
+                 "saved in "
+                 "clear text in this user's settings file instead, and you will be told.")
+            : tr("<b>Note:</b> this console was built without QtKeychain, so the admin token is "
+                 "saved in "
+                 "clear text in this user's settings file. Leave it empty and use --token or "
+                 "$HERALD_ADMIN_TOKEN to avoid that."));
     buttons_ = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
     auto* connectButton = buttons_->addButton(tr("&Connect"), QDialogButtonBox::AcceptRole);
     connectButton->setDefault(true);
@@ -69,7 +72,8 @@ void ConnectDialog::load(const QString& name) {
         TokenVault::load(name, this, [this, name](const QString& token) {
             if (name_->text() == name && token_->text().isEmpty())
                 token_->setText(token);
-            token_->setPlaceholderText(token.isEmpty() ? tr("not found in the keyring") : QString());
+            token_->setPlaceholderText(token.isEmpty() ? tr("not found in the keyring")
+                                                       : QString());
         });
     }
 }

@@ -12,7 +12,7 @@ namespace herald::console {
 namespace {
 // Past this many lines the legend would cover the plot; the node table names them anyway.
 constexpr int kMaxLegendEntries = 10;
-}
+} // namespace
 
 ConnectionsChart::ConnectionsChart(ConnectionsHistory& history, QWidget* parent)
     : QChartView(parent)
@@ -74,10 +74,13 @@ void ConnectionsChart::refresh() {
     chart()->legend()->setVisible(nodes_.size() < kMaxLegendEntries);
     // Until the window has filled, show what there is rather than a mostly empty plot.
     const qint64 end = std::max<qint64>(history_.latestMs(), 1);
-    const qint64 first = history_.total().isEmpty() ? end : static_cast<qint64>(history_.total().first().x());
+    const qint64 first =
+        history_.total().isEmpty() ? end : static_cast<qint64>(history_.total().first().x());
     const qint64 start = std::max(first, end - history_.windowMs());
-    time_->setRange(QDateTime::fromMSecsSinceEpoch(std::min(start, end - 10'000)), QDateTime::fromMSecsSinceEpoch(end));
-    value_->setRange(0, static_cast<double>(std::max<qint64>(10, history_.maxValue() * 11 / 10 + 1)));
+    time_->setRange(QDateTime::fromMSecsSinceEpoch(std::min(start, end - 10'000)),
+                    QDateTime::fromMSecsSinceEpoch(end));
+    value_->setRange(0,
+                     static_cast<double>(std::max<qint64>(10, history_.maxValue() * 11 / 10 + 1)));
     value_->applyNiceNumbers(); // round tick labels instead of 0, 77, 154…
 }
 

@@ -58,7 +58,8 @@ DashboardView::DashboardView(ConsoleSession& session, QWidget* parent)
     table_->setContextMenuPolicy(Qt::ActionsContextMenu);
 
     drain_ = new QPushButton(tr("&Drain node…"), this);
-    drain_->setToolTip(tr("Stop the selected node accepting connections and move its clients to other nodes"));
+    drain_->setToolTip(
+        tr("Stop the selected node accepting connections and move its clients to other nodes"));
     drain_->setEnabled(false);
     connect(drain_, &QPushButton::clicked, this, &DashboardView::drainSelected);
     connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
@@ -98,7 +99,9 @@ void DashboardView::showTotals() {
     const NodesModel& n = session_.nodes();
     connections_->setText(locale.toString(n.totalConnections()));
     users_->setText(locale.toString(n.totalUsers()));
-    nodes_->setText(n.downNodes() ? tr("%1 <span style='color:#b02a37'>(%2 down)</span>").arg(n.liveNodes()).arg(n.downNodes())
+    nodes_->setText(n.downNodes() ? tr("%1 <span style='color:#b02a37'>(%2 down)</span>")
+                                        .arg(n.liveNodes())
+                                        .arg(n.downNodes())
                                   : QString::number(n.liveNodes()));
 }
 
@@ -113,14 +116,18 @@ void DashboardView::drainSelected() {
         return;
     const cluster::NodeInfo* info = session_.nodes().liveNode(node);
     const qint64 clients = info ? info->connections : 0;
-    const auto answer = QMessageBox::warning(
-        this, tr("Drain %1?").arg(node),
-        tr("Drain node %1?\n\nIt stops accepting connections and asks its %2 connected client(s) to reconnect to "
-           "other nodes. This cannot be undone from the console; the node must be restarted to serve again.")
-            .arg(node).arg(clients),
-        QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+    const auto answer =
+        QMessageBox::warning(this, tr("Drain %1?").arg(node),
+                             tr("Drain node %1?\n\nIt stops accepting connections and asks its %2 "
+                                "connected client(s) to reconnect to "
+                                "other nodes. This cannot be undone from the console; the node "
+                                "must be restarted to serve again.")
+                                 .arg(node)
+                                 .arg(clients),
+                             QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
     if (answer == QMessageBox::Yes && !session_.drain(node))
-        QMessageBox::information(this, tr("Not connected"), tr("The console is not connected; nothing was sent."));
+        QMessageBox::information(this, tr("Not connected"),
+                                 tr("The console is not connected; nothing was sent."));
 }
 
 } // namespace herald::console

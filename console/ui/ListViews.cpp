@@ -40,8 +40,11 @@ StreamsView::StreamsView(ConsoleSession& session, QWidget* parent)
         Q_EMIT tailRequested(proxy->index(index.row(), StreamsModel::Stream).data().toString());
     });
     auto* bar = new QHBoxLayout;
-    bar->addWidget(new QLabel(tr("Top streams by subscribers over all live nodes (refreshed every 5 s; "
-                                 "double-click to tail)."), this), 1);
+    bar->addWidget(
+        new QLabel(tr("Top streams by subscribers over all live nodes (refreshed every 5 s; "
+                      "double-click to tail)."),
+                   this),
+        1);
     bar->addWidget(refresh);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(bar);

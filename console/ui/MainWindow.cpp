@@ -43,7 +43,8 @@ MainWindow::MainWindow(ConsoleSession& session, QSettings& settings, QWidget* pa
         tabs_->setCurrentWidget(tail_);
     });
 
-    // A banner, not only the status bar: a refused token or a lost cluster must be impossible to miss.
+    // A banner, not only the status bar: a refused token or a lost cluster must be impossible to
+    // miss.
     banner_ = new QLabel(this);
     banner_->setObjectName(QStringLiteral("connectionBanner"));
     banner_->setWordWrap(true);
@@ -59,7 +60,8 @@ MainWindow::MainWindow(ConsoleSession& session, QSettings& settings, QWidget* pa
     stateLabel_ = new QLabel(this);
     stateLabel_->setObjectName(QStringLiteral("connectionState"));
     statusBar()->addPermanentWidget(stateLabel_, 1);
-    connect(&session_, &ConsoleSession::notice, this, [this](const QString& text) { statusBar()->showMessage(text, 8000); });
+    connect(&session_, &ConsoleSession::notice, this,
+            [this](const QString& text) { statusBar()->showMessage(text, 8000); });
     connect(&session_.client(), &AdminClient::stateChanged, this, &MainWindow::showState);
     connect(&session_.nodes(), &NodesModel::nodeWentDown, this, &MainWindow::nodeDown);
     showState(session_.client().state(), session_.client().stateText());
@@ -75,7 +77,8 @@ MainWindow::MainWindow(ConsoleSession& session, QSettings& settings, QWidget* pa
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Connect to cluster…"), QKeySequence::Open, this, &MainWindow::connectToProfile);
+    file->addAction(tr("&Connect to cluster…"), QKeySequence::Open, this,
+                    &MainWindow::connectToProfile);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, [this] {
         settings_.setValue(QStringLiteral("window/geometry"), saveGeometry());
@@ -90,9 +93,11 @@ void MainWindow::buildMenus() {
     }
 
     QMenu* cluster = menuBar()->addMenu(tr("&Cluster"));
-    QAction* compose = cluster->addAction(tr("&New notice"), QKeySequence::New, this, [this] { tabs_->setCurrentWidget(compose_); });
+    QAction* compose = cluster->addAction(tr("&New notice"), QKeySequence::New, this,
+                                          [this] { tabs_->setCurrentWidget(compose_); });
     Q_UNUSED(compose);
-    QAction* drain = cluster->addAction(tr("&Drain selected node…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D), dashboard_,
+    QAction* drain = cluster->addAction(tr("&Drain selected node…"),
+                                        QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D), dashboard_,
                                         &DashboardView::drainSelected);
     dashboard_->nodeTable()->addAction(drain);
     cluster->addAction(tr("Dis&connect user…"), this, &MainWindow::disconnectUser);
@@ -103,11 +108,14 @@ void MainWindow::buildMenus() {
     });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About Herald console"), QKeySequence::HelpContents, this, &MainWindow::about);
+    help->addAction(tr("&About Herald console"), QKeySequence::HelpContents, this,
+                    &MainWindow::about);
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 }
 
-QString MainWindow::bannerText() const { return banner_->isHidden() ? QString() : banner_->text(); }
+QString MainWindow::bannerText() const {
+    return banner_->isHidden() ? QString() : banner_->text();
+}
 
 void MainWindow::showState(AdminClient::State state, const QString& text) {
     stateLabel_->setText(text);
@@ -117,13 +125,17 @@ void MainWindow::showState(AdminClient::State state, const QString& text) {
         banner_->clear();
         break;
     case AdminClient::State::Refused:
-        banner_->setStyleSheet(QStringLiteral("background:#f8d7da; color:#842029; border-radius:4px;"));
-        banner_->setText(tr("<b>Access refused.</b> %1 Use File → Connect to enter another token.").arg(text.toHtmlEscaped()));
+        banner_->setStyleSheet(
+            QStringLiteral("background:#f8d7da; color:#842029; border-radius:4px;"));
+        banner_->setText(tr("<b>Access refused.</b> %1 Use File → Connect to enter another token.")
+                             .arg(text.toHtmlEscaped()));
         banner_->show();
         break;
     case AdminClient::State::Reconnecting:
-        banner_->setStyleSheet(QStringLiteral("background:#fff3cd; color:#664d03; border-radius:4px;"));
-        banner_->setText(tr("<b>Disconnected.</b> %1 The figures below are not live.").arg(text.toHtmlEscaped()));
+        banner_->setStyleSheet(
+            QStringLiteral("background:#fff3cd; color:#664d03; border-radius:4px;"));
+        banner_->setText(tr("<b>Disconnected.</b> %1 The figures below are not live.")
+                             .arg(text.toHtmlEscaped()));
         banner_->show();
         break;
     case AdminClient::State::Connecting:
@@ -134,7 +146,8 @@ void MainWindow::showState(AdminClient::State state, const QString& text) {
 
 void MainWindow::nodeDown(const QString& id, const QString& address) {
     const QString title = tr("Herald node %1 is down").arg(id);
-    const QString body = tr("%1 left the cluster; its clients should reconnect to other nodes.").arg(address.isEmpty() ? id : address);
+    const QString body = tr("%1 left the cluster; its clients should reconnect to other nodes.")
+                             .arg(address.isEmpty() ? id : address);
     if (tray_ && QSystemTrayIcon::supportsMessages())
         tray_->showMessage(title, body, QSystemTrayIcon::Warning, 10'000);
     statusBar()->showMessage(title, 15'000);
@@ -148,31 +161,40 @@ void MainWindow::connectToProfile() {
     const Profile p = dialog.profile();
     if (!dialog.clearTextReason().isEmpty())
         QMessageBox::warning(this, tr("Token saved in clear text"),
-                             tr("The system keyring could not take the admin token (%1), so it was saved in clear text "
-                                "in the settings file %2.").arg(dialog.clearTextReason(), settings_.fileName()));
+                             tr("The system keyring could not take the admin token (%1), so it was "
+                                "saved in clear text "
+                                "in the settings file %2.")
+                                 .arg(dialog.clearTextReason(), settings_.fileName()));
     session_.open(QUrl::fromUserInput(p.url), p.token.toUtf8());
     setWindowTitle(tr("Herald console — %1").arg(p.name.isEmpty() ? p.url : p.name));
 }
 
 void MainWindow::disconnectUser() {
     bool ok = false;
-    const QString user = QInputDialog::getText(this, tr("Disconnect user"),
-                                               tr("Close every connection of this user on all nodes:"), QLineEdit::Normal, {}, &ok).trimmed();
+    const QString user =
+        QInputDialog::getText(this, tr("Disconnect user"),
+                              tr("Close every connection of this user on all nodes:"),
+                              QLineEdit::Normal, {}, &ok)
+            .trimmed();
     if (!ok || user.isEmpty())
         return;
-    if (QMessageBox::question(this, tr("Disconnect %1?").arg(user),
-                              tr("Close all connections of user %1? Their apps will reconnect unless the user is "
-                                 "also blocked elsewhere.").arg(user)) != QMessageBox::Yes)
+    if (QMessageBox::question(
+            this, tr("Disconnect %1?").arg(user),
+            tr("Close all connections of user %1? Their apps will reconnect unless the user is "
+               "also blocked elsewhere.")
+                .arg(user)) != QMessageBox::Yes)
         return;
     if (!session_.disconnectUser(user))
         statusBar()->showMessage(tr("Not connected; nothing was sent."), 8000);
 }
 
 void MainWindow::about() {
-    QMessageBox::about(this, tr("About Herald console"),
-                       tr("<h3>Herald console %1</h3><p>Watch a Herald cluster live, broadcast system notices "
-                          "and see who received them.</p><p>Connected to: %2</p>")
-                           .arg(QString::fromLatin1(kVersion), session_.client().adminUrl().toDisplayString().toHtmlEscaped()));
+    QMessageBox::about(
+        this, tr("About Herald console"),
+        tr("<h3>Herald console %1</h3><p>Watch a Herald cluster live, broadcast system notices "
+           "and see who received them.</p><p>Connected to: %2</p>")
+            .arg(QString::fromLatin1(kVersion),
+                 session_.client().adminUrl().toDisplayString().toHtmlEscaped()));
 }
 
 } // namespace herald::console

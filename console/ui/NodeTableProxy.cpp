@@ -14,14 +14,17 @@ NodeTableProxy::NodeTableProxy(QObject* parent)
 }
 
 QVariant NodeTableProxy::data(const QModelIndex& index, int role) const {
-    if (role != Qt::BackgroundRole && role != Qt::ForegroundRole && role != Qt::FontRole && role != Qt::ToolTipRole)
+    if (role != Qt::BackgroundRole && role != Qt::ForegroundRole && role != Qt::FontRole &&
+        role != Qt::ToolTipRole)
         return QSortFilterProxyModel::data(index, role);
     const QString state = QSortFilterProxyModel::data(index, NodesModel::StateRole).toString();
     if (role == Qt::ToolTipRole) {
         if (state == QLatin1String("down"))
-            return tr("This node left the cluster snapshot; it stays listed for a minute so its loss is noticed.");
+            return tr("This node left the cluster snapshot; it stays listed for a minute so its "
+                      "loss is noticed.");
         if (state == QLatin1String("stale"))
-            return tr("No fresh snapshot for this node: the console's connection is probably down.");
+            return tr(
+                "No fresh snapshot for this node: the console's connection is probably down.");
         if (state == QLatin1String("draining"))
             return tr("Draining: it accepts no new connections and moves its clients elsewhere.");
         return {};

@@ -22,18 +22,25 @@ quint16 freeLoopbackPort() {
 RedisProcess::RedisProcess(QStringList extraArgs)
     : extraArgs_(std::move(extraArgs)) {}
 
-RedisProcess::~RedisProcess() { stop(); }
+RedisProcess::~RedisProcess() {
+    stop();
+}
 
-QString RedisProcess::binary() { return QStandardPaths::findExecutable(QStringLiteral("redis-server")); }
+QString RedisProcess::binary() {
+    return QStandardPaths::findExecutable(QStringLiteral("redis-server"));
+}
 
-bool RedisProcess::isRunning() const { return process_ && process_->state() != QProcess::NotRunning; }
+bool RedisProcess::isRunning() const {
+    return process_ && process_->state() != QProcess::NotRunning;
+}
 
 QString RedisProcess::url(const QByteArray& password) const {
     const QString auth =
         password.isEmpty()
             ? QString()
             : QString(QLatin1Char(':') + QString::fromUtf8(password) + QLatin1Char('@'));
-    return QStringLiteral("redis://") + auth + QStringLiteral("127.0.0.1:") + QString::number(port_);
+    return QStringLiteral("redis://") + auth + QStringLiteral("127.0.0.1:") +
+           QString::number(port_);
 }
 
 QString RedisProcess::output() const {
@@ -99,7 +106,8 @@ bool RedisProcess::launch(quint16 port, QString* error, int timeoutMs) {
             return true;
         QTest::qWait(20);
     }
-    *error = QStringLiteral("redis-server did not answer PING on port %1: %2").arg(port).arg(output());
+    *error =
+        QStringLiteral("redis-server did not answer PING on port %1: %2").arg(port).arg(output());
     stop();
     return false;
 }
@@ -108,9 +116,12 @@ bool RedisProcess::answersPing(int timeoutMs) const {
     // A raw inline PING: the answer is +PONG, or -NOAUTH on a password-protected server.
     QTcpSocket socket;
     socket.connectToHost(QHostAddress::LocalHost, port_);
-    if (!QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState ||
-                                      socket.state() == QAbstractSocket::UnconnectedState; },
-                         timeoutMs) ||
+    if (!QTest::qWaitFor(
+            [&] {
+                return socket.state() == QAbstractSocket::ConnectedState ||
+                       socket.state() == QAbstractSocket::UnconnectedState;
+            },
+            timeoutMs) ||
         socket.state() != QAbstractSocket::ConnectedState)
         return false;
     socket.write("PING\r\n");

@@ -22,7 +22,8 @@ ServerProcess::~ServerProcess() {
 
 QString ServerProcess::binary(const QString& name) {
     const QString dir = qEnvironmentVariable("HERALD_BIN_DIR");
-    return (dir.isEmpty() ? QCoreApplication::applicationDirPath() + QStringLiteral("/../bin") : dir) +
+    return (dir.isEmpty() ? QCoreApplication::applicationDirPath() + QStringLiteral("/../bin")
+                          : dir) +
            QLatin1Char('/') + name;
 }
 
@@ -39,10 +40,12 @@ bool ServerProcess::start(QString* error, int timeoutMs) {
     args += args_;
     process_->start(binary(QStringLiteral("herald-server")), args);
     if (!process_->waitForStarted(timeoutMs)) {
-        *error = QStringLiteral("cannot start %1: %2").arg(binary(QStringLiteral("herald-server")), process_->errorString());
+        *error = QStringLiteral("cannot start %1: %2")
+                     .arg(binary(QStringLiteral("herald-server")), process_->errorString());
         return false;
     }
-    const QRegularExpression listening(QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
+    const QRegularExpression listening(
+        QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
     QDeadlineTimer deadline(timeoutMs);
     while (port_ == 0 && !deadline.hasExpired()) {
         if (process_->state() == QProcess::NotRunning) {
@@ -104,11 +107,13 @@ QString ServerProcess::output() const {
     return QString::fromUtf8(captured_);
 }
 
-QJsonObject HttpResult::json() const { return QJsonDocument::fromJson(body).object(); }
+QJsonObject HttpResult::json() const {
+    return QJsonDocument::fromJson(body).object();
+}
 
 namespace {
-HttpResult run(const QUrl& url, const QByteArray& verb, const QByteArray& body, const QByteArray& bearer,
-               int timeoutMs) {
+HttpResult run(const QUrl& url, const QByteArray& verb, const QByteArray& body,
+               const QByteArray& bearer, int timeoutMs) {
     QNetworkAccessManager manager;
     QNetworkRequest request(url);
     request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
@@ -135,7 +140,8 @@ HttpResult httpGet(const QUrl& url, const QByteArray& bearer, int timeoutMs) {
     return run(url, "GET", {}, bearer, timeoutMs);
 }
 
-HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer, int timeoutMs) {
+HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer,
+                    int timeoutMs) {
     return run(url, "POST", body, bearer, timeoutMs);
 }
 

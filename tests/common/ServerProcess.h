@@ -39,7 +39,7 @@ private:
 };
 
 struct HttpResult {
-    int status = 0;          // 0: no response
+    int status = 0; // 0: no response
     QByteArray body;
     QJsonObject json() const;
 };

@@ -21,10 +21,13 @@ WsClient::WsClient(QObject* parent)
 bool WsClient::open(const QUrl& url, int timeoutMs) {
     socket_.open(url);
     return QTest::qWaitFor([this] { return !events_.isEmpty() || closed_; }, timeoutMs) &&
-           !events_.isEmpty() && events_.first().value(QLatin1String("event")) == QLatin1String("welcome");
+           !events_.isEmpty() &&
+           events_.first().value(QLatin1String("event")) == QLatin1String("welcome");
 }
 
-void WsClient::send(const QByteArray& text) { socket_.sendTextMessage(QString::fromUtf8(text)); }
+void WsClient::send(const QByteArray& text) {
+    socket_.sendTextMessage(QString::fromUtf8(text));
+}
 
 void WsClient::sendJson(const QJsonObject& object) {
     send(QJsonDocument(object).toJson(QJsonDocument::Compact));

@@ -17,8 +17,10 @@ inline quint16 freePort() {
     return probe.serverPort(); // closed when probe goes; a tiny race the tests accept
 }
 
-// Empty when the model's totals and rows equal what `server` answers on /api/cluster; else what differs.
-inline QString differenceFromApi(const console::NodesModel& model, const ServerProcess& server, const QByteArray& token) {
+// Empty when the model's totals and rows equal what `server` answers on /api/cluster; else what
+// differs.
+inline QString differenceFromApi(const console::NodesModel& model, const ServerProcess& server,
+                                 const QByteArray& token) {
     const HttpResult r = httpGet(server.httpUrl(QStringLiteral("/api/cluster")), token);
     if (r.status != 200)
         return QStringLiteral("/api/cluster answered %1").arg(r.status);
@@ -26,9 +28,13 @@ inline QString differenceFromApi(const console::NodesModel& model, const ServerP
     const QJsonObject totals = api.value(QLatin1String("totals")).toObject();
     QStringList diffs;
     if (totals.value(QLatin1String("connections")).toInteger() != model.totalConnections())
-        diffs << QStringLiteral("connections api=%1 console=%2").arg(totals.value(QLatin1String("connections")).toInteger()).arg(model.totalConnections());
+        diffs << QStringLiteral("connections api=%1 console=%2")
+                     .arg(totals.value(QLatin1String("connections")).toInteger())
+                     .arg(model.totalConnections());
     if (totals.value(QLatin1String("users")).toInteger() != model.totalUsers())
-        diffs << QStringLiteral("users api=%1 console=%2").arg(totals.value(QLatin1String("users")).toInteger()).arg(model.totalUsers());
+        diffs << QStringLiteral("users api=%1 console=%2")
+                     .arg(totals.value(QLatin1String("users")).toInteger())
+                     .arg(model.totalUsers());
     const QJsonArray nodes = api.value(QLatin1String("nodes")).toArray();
     if (nodes.size() != model.liveNodes())
         diffs << QStringLiteral("nodes api=%1 console=%2").arg(nodes.size()).arg(model.liveNodes());
@@ -39,11 +45,20 @@ inline QString differenceFromApi(const console::NodesModel& model, const ServerP
             diffs << QStringLiteral("node %1 missing").arg(n.id);
             continue;
         }
-        if (row->connections != n.connections || row->users != n.users || row->address != n.address ||
-            row->version != n.version || row->state != n.state || row->subscriptions != n.subscriptions)
-            diffs << QStringLiteral("node %1 differs: api conns=%2 users=%3 subs=%4 state=%5; console conns=%6 users=%7 subs=%8 state=%9")
-                         .arg(n.id).arg(n.connections).arg(n.users).arg(n.subscriptions).arg(n.state)
-                         .arg(row->connections).arg(row->users).arg(row->subscriptions).arg(row->state);
+        if (row->connections != n.connections || row->users != n.users ||
+            row->address != n.address || row->version != n.version || row->state != n.state ||
+            row->subscriptions != n.subscriptions)
+            diffs << QStringLiteral("node %1 differs: api conns=%2 users=%3 subs=%4 state=%5; "
+                                    "console conns=%6 users=%7 subs=%8 state=%9")
+                         .arg(n.id)
+                         .arg(n.connections)
+                         .arg(n.users)
+                         .arg(n.subscriptions)
+                         .arg(n.state)
+                         .arg(row->connections)
+                         .arg(row->users)
+                         .arg(row->subscriptions)
+                         .arg(row->state);
     }
     return diffs.join(QStringLiteral("; "));
 }

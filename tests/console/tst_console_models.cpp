@@ -24,7 +24,9 @@ using console::ConsoleSession;
 
 namespace {
 const QByteArray kToken = "admin-secret";
-QStringList adminArgs() { return {QStringLiteral("--admin-tokens"), QString::fromLatin1(kToken)}; }
+QStringList adminArgs() {
+    return {QStringLiteral("--admin-tokens"), QString::fromLatin1(kToken)};
+}
 } // namespace
 
 class ConsoleModelsTest : public QObject {
@@ -46,17 +48,24 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(session.nodes().rowCount() == 1, 10000);
         QTRY_VERIFY_WITH_TIMEOUT(session.nodes().totalConnections() >= 2, 10000);
         QString diff;
-        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), server, kToken)).isEmpty(), qPrintable(diff), 10000);
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            (diff = differenceFromApi(session.nodes(), server, kToken)).isEmpty(), qPrintable(diff),
+            10000);
         QCOMPARE(session.nodes().stateOf(0), QStringLiteral("serving"));
-        QVERIFY(session.nodes().data(session.nodes().index(0, console::NodesModel::Address)).toString().size() > 0);
+        QVERIFY(session.nodes()
+                    .data(session.nodes().index(0, console::NodesModel::Address))
+                    .toString()
+                    .size() > 0);
 
         // The audience preview follows the live counts.
         const console::AudiencePreview all = session.preview({admin::Target::Kind::All, {}});
         QCOMPARE(all.connections, session.nodes().totalConnections());
         QCOMPARE(all.nodes, 1);
         QVERIFY2(all.text.contains(QLatin1String("on 1 node")), qPrintable(all.text));
-        QTRY_VERIFY_WITH_TIMEOUT(session.streams().subscribersOf(QStringLiteral("public.news")).value_or(0) >= 1, 10000);
-        const console::AudiencePreview news = session.preview({admin::Target::Kind::Stream, QStringLiteral("news")});
+        QTRY_VERIFY_WITH_TIMEOUT(
+            session.streams().subscribersOf(QStringLiteral("public.news")).value_or(0) >= 1, 10000);
+        const console::AudiencePreview news =
+            session.preview({admin::Target::Kind::Stream, QStringLiteral("news")});
         QVERIFY2(news.connections >= 1, qPrintable(news.text));
         QVERIFY(!session.preview({admin::Target::Kind::Stream, QStringLiteral("bad name!")}).valid);
 
@@ -64,11 +73,15 @@ private Q_SLOTS:
         QVERIFY(session.startTail(QStringLiteral("news")));
         QCOMPARE(session.tailedStream(), QStringLiteral("public.news"));
         QTest::qWait(300); // let the subscribe reach the node before publishing
-        const QByteArray body = codec::encode(PublishRequest{QStringLiteral("news"), {}, QJsonObject{{QStringLiteral("n"), 7}}});
-        QCOMPARE(httpPost(server.httpUrl(QStringLiteral("/api/publish")), body, kToken).status, 200);
+        const QByteArray body = codec::encode(
+            PublishRequest{QStringLiteral("news"), {}, QJsonObject{{QStringLiteral("n"), 7}}});
+        QCOMPARE(httpPost(server.httpUrl(QStringLiteral("/api/publish")), body, kToken).status,
+                 200);
         QTRY_COMPARE_WITH_TIMEOUT(session.tail().rowCount(), 1, 10000);
-        QCOMPARE(session.tail().index(0, console::TailModel::Stream).data().toString(), QStringLiteral("public.news"));
-        QCOMPARE(session.tail().index(0, console::TailModel::Data).data().toString(), QStringLiteral("{\"n\":7}"));
+        QCOMPARE(session.tail().index(0, console::TailModel::Stream).data().toString(),
+                 QStringLiteral("public.news"));
+        QCOMPARE(session.tail().index(0, console::TailModel::Data).data().toString(),
+                 QStringLiteral("{\"n\":7}"));
     }
 
     void twoNodeClusterMatchesApiClusterAndKeepsDeadNodeAsDown() {
@@ -92,8 +105,10 @@ private Q_SLOTS:
         session.open(n1.httpUrl(QString()), kToken);
         QTRY_VERIFY_WITH_TIMEOUT(session.nodes().liveNodes() == 2, 15000);
         QString diff;
-        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), n1, kToken)).isEmpty(), qPrintable(diff), 15000);
-        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), n2, kToken)).isEmpty(), qPrintable(diff), 15000);
+        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), n1, kToken)).isEmpty(),
+                                  qPrintable(diff), 15000);
+        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), n2, kToken)).isEmpty(),
+                                  qPrintable(diff), 15000);
         QVERIFY(session.nodes().liveNode(QStringLiteral("n2"))->connections >= 2);
 
         // Drain n2 from the console: it turns "draining" (or, once drained, leaves the cluster).
@@ -101,23 +116,28 @@ private Q_SLOTS:
         QVERIFY(session.drain(QStringLiteral("n2")));
         auto n2State = [&session] {
             for (int row = 0; row < session.nodes().rowCount(); ++row)
-                if (session.nodes().data(session.nodes().index(row, 0), console::NodesModel::NodeIdRole) == QStringLiteral("n2"))
+                if (session.nodes().data(session.nodes().index(row, 0),
+                                         console::NodesModel::NodeIdRole) == QStringLiteral("n2"))
                     return session.nodes().stateOf(row);
             return QString();
         };
-        QTRY_VERIFY_WITH_TIMEOUT(n2State() == QLatin1String("draining") || down.count() == 1, 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(n2State() == QLatin1String("draining") || down.count() == 1,
+                                 15000);
         qInfo("n2 after drain: %s", qPrintable(n2State()));
         // The drain is in the audit log, which the console refreshes after the server's ack.
         QTRY_VERIFY_WITH_TIMEOUT(session.audit().rowCount() >= 1, 10000);
-        QCOMPARE(session.audit().index(0, console::AuditModel::Action).data().toString(), QStringLiteral("drain"));
+        QCOMPARE(session.audit().index(0, console::AuditModel::Action).data().toString(),
+                 QStringLiteral("drain"));
 
-        // n2 dies without a goodbye: it must turn "down" (not vanish), then leave after the retention.
+        // n2 dies without a goodbye: it must turn "down" (not vanish), then leave after the
+        // retention.
         n2.kill();
         QTRY_VERIFY_WITH_TIMEOUT(down.count() == 1, 15000);
         QCOMPARE(down.first().at(0).toString(), QStringLiteral("n2"));
         QCOMPARE(session.nodes().rowCount(), 2);
         QCOMPARE(session.nodes().downNodes(), 1);
-        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), n1, kToken)).isEmpty(), qPrintable(diff), 15000);
+        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), n1, kToken)).isEmpty(),
+                                  qPrintable(diff), 15000);
         QTRY_COMPARE_WITH_TIMEOUT(session.nodes().rowCount(), 1, 10000);
     }
 
@@ -130,16 +150,20 @@ private Q_SLOTS:
         QSignalSpy states(&session.client(), &AdminClient::stateChanged);
         session.open(server.httpUrl(QString()), "wrong-token");
         QTRY_COMPARE_WITH_TIMEOUT(session.client().state(), AdminClient::State::Refused, 10000);
-        QVERIFY2(session.client().stateText().contains(QLatin1String("token refused")), qPrintable(session.client().stateText()));
+        QVERIFY2(session.client().stateText().contains(QLatin1String("token refused")),
+                 qPrintable(session.client().stateText()));
         const qsizetype seen = states.count();
-        QTest::qWait(1000); // with a 50 ms backoff a retrying client would have changed state many times
+        QTest::qWait(
+            1000); // with a 50 ms backoff a retrying client would have changed state many times
         QCOMPARE(states.count(), seen);
         QCOMPARE(session.client().state(), AdminClient::State::Refused);
     }
 
     void survivesServerRestart() {
         const quint16 port = freePort();
-        const QStringList args = adminArgs() + QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:%1").arg(port)};
+        const QStringList args =
+            adminArgs() +
+            QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:%1").arg(port)};
         auto server = std::make_unique<ServerProcess>(args);
         QString error;
         QVERIFY2(server->start(&error), qPrintable(error));
@@ -150,7 +174,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(session.nodes().liveNodes() == 1, 10000);
 
         server->stop();
-        QTRY_COMPARE_WITH_TIMEOUT(session.client().state(), AdminClient::State::Reconnecting, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(session.client().state(), AdminClient::State::Reconnecting,
+                                  10000);
         server = std::make_unique<ServerProcess>(args);
         QVERIFY2(server->start(&error), qPrintable(error));
         QCOMPARE(server->port(), port);
@@ -158,18 +183,24 @@ private Q_SLOTS:
         QVERIFY(client.open(server->wsUrl(QStringLiteral("/public"))));
         QTRY_COMPARE_WITH_TIMEOUT(session.client().state(), AdminClient::State::Connected, 15000);
         QString diff;
-        QTRY_VERIFY2_WITH_TIMEOUT((diff = differenceFromApi(session.nodes(), *server, kToken)).isEmpty(), qPrintable(diff), 15000);
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            (diff = differenceFromApi(session.nodes(), *server, kToken)).isEmpty(),
+            qPrintable(diff), 15000);
     }
 
     void profilesRoundTripAndTokenStorageAnswers() {
         QTemporaryDir dir;
         QSettings settings(dir.filePath(QStringLiteral("p.ini")), QSettings::IniFormat);
         console::ProfileStore store(settings);
-        store.save({QStringLiteral("prod"), QStringLiteral("https://herald.example:8443"), QStringLiteral("t1"), false});
-        store.save({QStringLiteral("staging"), QStringLiteral("http://10.0.0.5:8080"), QString(), true});
-        store.save({QStringLiteral("prod"), QStringLiteral("https://herald.example:9443"), QStringLiteral("t2"), false});
+        store.save({QStringLiteral("prod"), QStringLiteral("https://herald.example:8443"),
+                    QStringLiteral("t1"), false});
+        store.save(
+            {QStringLiteral("staging"), QStringLiteral("http://10.0.0.5:8080"), QString(), true});
+        store.save({QStringLiteral("prod"), QStringLiteral("https://herald.example:9443"),
+                    QStringLiteral("t2"), false});
         QCOMPARE(store.all().size(), 2);
-        QCOMPARE(store.find(QStringLiteral("prod"))->url, QStringLiteral("https://herald.example:9443"));
+        QCOMPARE(store.find(QStringLiteral("prod"))->url,
+                 QStringLiteral("https://herald.example:9443"));
         QCOMPARE(store.find(QStringLiteral("prod"))->token, QStringLiteral("t2"));
         QVERIFY(store.find(QStringLiteral("staging"))->tokenInKeyring);
         store.remove(QStringLiteral("prod"));
@@ -180,10 +211,11 @@ private Q_SLOTS:
         // answers asynchronously instead of hanging, and says whether the token is in a keyring.
         bool answered = false;
         QObject context;
-        console::TokenVault::store(QStringLiteral("tst-console-profile"), QStringLiteral("secret"), &context,
-                                   [&](bool inKeyring, const QString& why) {
+        console::TokenVault::store(QStringLiteral("tst-console-profile"), QStringLiteral("secret"),
+                                   &context, [&](bool inKeyring, const QString& why) {
                                        answered = true;
-                                       qInfo("token vault: in keyring=%d (%s)", inKeyring, qPrintable(why));
+                                       qInfo("token vault: in keyring=%d (%s)", inKeyring,
+                                             qPrintable(why));
                                    });
         QTRY_VERIFY_WITH_TIMEOUT(answered, 30000);
         console::TokenVault::forget(QStringLiteral("tst-console-profile"));

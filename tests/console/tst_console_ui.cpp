@@ -41,7 +41,8 @@ private Q_SLOTS:
     void initTestCase() {
         // Never touch the developer's own console settings.
         QVERIFY(settingsDir_.isValid());
-        settings_ = std::make_unique<QSettings>(settingsDir_.filePath(QStringLiteral("console.ini")), QSettings::IniFormat);
+        settings_ = std::make_unique<QSettings>(
+            settingsDir_.filePath(QStringLiteral("console.ini")), QSettings::IniFormat);
     }
 
     void composeToStreamIsDeliveredAndReported() {
@@ -50,7 +51,8 @@ private Q_SLOTS:
         QVERIFY2(server.start(&error), qPrintable(error));
         WsClient client;
         QVERIFY(client.open(server.wsUrl(QStringLiteral("/public"))));
-        const QString node = client.waitFor(QStringLiteral("welcome")).value(QLatin1String("node")).toString();
+        const QString node =
+            client.waitFor(QStringLiteral("welcome")).value(QLatin1String("node")).toString();
         client.subscribe({QStringLiteral("news")});
         QVERIFY(!client.waitFor(QStringLiteral("subscribed")).isEmpty());
 
@@ -66,31 +68,51 @@ private Q_SLOTS:
         console::ComposeView* compose = window.compose();
         auto* kind = compose->findChild<QComboBox*>(QStringLiteral("targetKind"));
         kind->setCurrentIndex(kind->findText(QStringLiteral("Stream")));
-        QTest::keyClicks(compose->findChild<QLineEdit*>(QStringLiteral("targetValue")), QStringLiteral("news"));
-        QTest::keyClicks(compose->findChild<QLineEdit*>(QStringLiteral("title")), QStringLiteral("Maintenance at noon"));
-        compose->findChild<QPlainTextEdit*>(QStringLiteral("body"))->setPlainText(QStringLiteral("About ten minutes."));
+        QTest::keyClicks(compose->findChild<QLineEdit*>(QStringLiteral("targetValue")),
+                         QStringLiteral("news"));
+        QTest::keyClicks(compose->findChild<QLineEdit*>(QStringLiteral("title")),
+                         QStringLiteral("Maintenance at noon"));
+        compose->findChild<QPlainTextEdit*>(QStringLiteral("body"))
+            ->setPlainText(QStringLiteral("About ten minutes."));
         auto* level = compose->findChild<QComboBox*>(QStringLiteral("level"));
         level->setCurrentIndex(level->findText(QStringLiteral("warning")));
-        QTRY_VERIFY_WITH_TIMEOUT(compose->findChild<QLabel*>(QStringLiteral("audiencePreview"))->text().contains(QLatin1String("reaches about 1")), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(compose->findChild<QLabel*>(QStringLiteral("audiencePreview"))
+                                     ->text()
+                                     .contains(QLatin1String("reaches about 1")),
+                                 10000);
         compose->findChild<QPushButton*>(QStringLiteral("send"))->click();
 
         // The subscribed client gets it, as a system notice or a message on the stream.
-        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(client.events().begin(), client.events().end(), [](const QJsonObject& e) {
-            return e.value(QLatin1String("data")).toObject().value(QLatin1String("title")).toString() == QLatin1String("Maintenance at noon");
-        }), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(client.events().begin(), client.events().end(),
+                                             [](const QJsonObject& e) {
+                                                 return e.value(QLatin1String("data"))
+                                                            .toObject()
+                                                            .value(QLatin1String("title"))
+                                                            .toString() ==
+                                                        QLatin1String("Maintenance at noon");
+                                             }),
+                                 10000);
 
         const console::BroadcastsModel& history = session.broadcasts();
         QCOMPARE(history.rowCount(), 1);
         QTRY_VERIFY_WITH_TIMEOUT(history.entry(0).deliveredByNode.value(node) >= 1, 10000);
         auto* table = compose->findChild<QTableView*>(QStringLiteral("broadcastHistory"));
-        QVERIFY(table->model()->index(0, console::BroadcastsModel::Delivered).data().toLongLong() >= 1);
-        QVERIFY(table->model()->index(0, console::BroadcastsModel::PerNode).data().toString().contains(node + QLatin1String(": ")));
+        QVERIFY(table->model()->index(0, console::BroadcastsModel::Delivered).data().toLongLong() >=
+                1);
+        QVERIFY(table->model()
+                    ->index(0, console::BroadcastsModel::PerNode)
+                    .data()
+                    .toString()
+                    .contains(node + QLatin1String(": ")));
         // Every broadcast is audited; the console refreshes its audit view after the ack.
         QTRY_VERIFY_WITH_TIMEOUT(session.audit().rowCount() >= 1, 10000);
-        QCOMPARE(session.audit().index(0, console::AuditModel::Action).data().toString(), QStringLiteral("broadcast"));
+        QCOMPARE(session.audit().index(0, console::AuditModel::Action).data().toString(),
+                 QStringLiteral("broadcast"));
         if (const QString grab = qEnvironmentVariable("HERALD_CONSOLE_GRAB"); !grab.isEmpty())
             window.grab().save(grab + QLatin1String(".compose.png"));
-        qInfo("history row: %s", qPrintable(table->model()->index(0, console::BroadcastsModel::PerNode).data().toString()));
+        qInfo("history row: %s",
+              qPrintable(
+                  table->model()->index(0, console::BroadcastsModel::PerNode).data().toString()));
     }
 
     void wrongTokenIsShownClearly() {
@@ -101,8 +123,10 @@ private Q_SLOTS:
         MainWindow window(session, *settings_);
         window.show();
         session.open(server.httpUrl(QString()), "not-the-token");
-        QTRY_VERIFY_WITH_TIMEOUT(window.bannerText().contains(QLatin1String("Access refused")), 10000);
-        QVERIFY2(window.bannerText().contains(QLatin1String("token")), qPrintable(window.bannerText()));
+        QTRY_VERIFY_WITH_TIMEOUT(window.bannerText().contains(QLatin1String("Access refused")),
+                                 10000);
+        QVERIFY2(window.bannerText().contains(QLatin1String("token")),
+                 qPrintable(window.bannerText()));
         qInfo("banner: %s", qPrintable(window.bannerText()));
     }
 
@@ -115,7 +139,9 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
 
-        const int seconds = qEnvironmentVariableIntValue("HERALD_STALL_SECONDS") > 0 ? qEnvironmentVariableIntValue("HERALD_STALL_SECONDS") : 12;
+        const int seconds = qEnvironmentVariableIntValue("HERALD_STALL_SECONDS") > 0
+                                ? qEnvironmentVariableIntValue("HERALD_STALL_SECONDS")
+                                : 12;
         int tick = 0;
         qint64 worstApply = 0;
         QElapsedTimer clock;
@@ -167,7 +193,8 @@ private Q_SLOTS:
         probe.start();
         // Switch tabs now and then, as a user would, so hidden views get re-shown under load.
         QTimer tabs;
-        connect(&tabs, &QTimer::timeout, this, [&] { window.tabs()->setCurrentIndex((window.tabs()->currentIndex() + 1) % 2); });
+        connect(&tabs, &QTimer::timeout, this,
+                [&] { window.tabs()->setCurrentIndex((window.tabs()->currentIndex() + 1) % 2); });
         tabs.start(2500);
         // A plain event loop, not QTest::qWait: qWait sleeps 10 ms between passes, which would
         // hide short stalls and add its own.
@@ -178,16 +205,21 @@ private Q_SLOTS:
         feeder.stop();
         QCOMPARE(session.nodes().rowCount(), 50);
         QCOMPARE(session.nodes().downNodes(), 1);
-        // The node that died was announced (tray message where a tray exists, always the status bar).
-        QVERIFY2(window.statusBar()->currentMessage().contains(QLatin1String("node-13")), qPrintable(window.statusBar()->currentMessage()));
+        // The node that died was announced (tray message where a tray exists, always the status
+        // bar).
+        QVERIFY2(window.statusBar()->currentMessage().contains(QLatin1String("node-13")),
+                 qPrintable(window.statusBar()->currentMessage()));
         // For looking at the result by eye: HERALD_CONSOLE_GRAB=/tmp/fifty.png
         if (const QString grab = qEnvironmentVariable("HERALD_CONSOLE_GRAB"); !grab.isEmpty()) {
             window.tabs()->setCurrentIndex(0);
             window.grab().save(grab);
         }
-        qInfo("50 simulated nodes, %d snapshots in %d s: longest event-loop stall %.1f ms beyond a 5 ms timer "
-              "(mean period %.2f ms over %lld ticks); longest snapshot apply (models, before repaint) %.1f ms",
-              tick, seconds, worst / 1000.0, samples ? sum / 1000.0 / samples : 0.0, samples, worstApply / 1000.0);
+        qInfo("50 simulated nodes, %d snapshots in %d s: longest event-loop stall %.1f ms beyond a "
+              "5 ms timer "
+              "(mean period %.2f ms over %lld ticks); longest snapshot apply (models, before "
+              "repaint) %.1f ms",
+              tick, seconds, worst / 1000.0, samples ? sum / 1000.0 / samples : 0.0, samples,
+              worstApply / 1000.0);
     }
 
 private:

@@ -25,11 +25,26 @@ QByteArray mutate(QByteArray input, QRandomGenerator& rng) {
     for (int i = 0; i < edits; ++i) {
         const int at = input.isEmpty() ? 0 : rng.bounded(static_cast<int>(input.size()));
         switch (rng.bounded(5)) {
-        case 0: if (!input.isEmpty()) input[at] = static_cast<char>(rng.bounded(256)); break;
-        case 1: input.insert(at, static_cast<char>(rng.bounded(256))); break;
-        case 2: input.remove(at, 1 + rng.bounded(4)); break;
-        case 3: input.insert(at, input.mid(rng.bounded(static_cast<int>(input.size()) + 1), 1 + rng.bounded(16))); break;
-        default: input.insert(at, QByteArrayList{"{", "}", "[", "]", "\"", ":", ",", "\\u0000", "1e999", "null"}.at(rng.bounded(10))); break;
+        case 0:
+            if (!input.isEmpty())
+                input[at] = static_cast<char>(rng.bounded(256));
+            break;
+        case 1:
+            input.insert(at, static_cast<char>(rng.bounded(256)));
+            break;
+        case 2:
+            input.remove(at, 1 + rng.bounded(4));
+            break;
+        case 3:
+            input.insert(at, input.mid(rng.bounded(static_cast<int>(input.size()) + 1),
+                                       1 + rng.bounded(16)));
+            break;
+        default:
+            input.insert(
+                at,
+                QByteArrayList{"{", "}", "[", "]", "\"", ":", ",", "\\u0000", "1e999", "null"}.at(
+                    rng.bounded(10)));
+            break;
         }
     }
     return input;

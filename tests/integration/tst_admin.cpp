@@ -24,14 +24,23 @@ const QByteArray kJwtSecret = "admin-test-jwt-secret-0123456789abcdef";
 
 QByteArray jwtFor(const QString& user) {
     const qint64 now = QDateTime::currentSecsSinceEpoch();
-    return herald::mintHs256({{QStringLiteral("sub"), user}, {QStringLiteral("exp"), now + 3600}}, kJwtSecret);
+    return herald::mintHs256({{QStringLiteral("sub"), user}, {QStringLiteral("exp"), now + 3600}},
+                             kJwtSecret);
 }
 
 QStringList nodeArgs(const QString& id, const QString& redisUrl = {}) {
-    QStringList args{QStringLiteral("--node-id"), id, QStringLiteral("--api-tokens"), QString::fromLatin1(kApiToken),
-                     QStringLiteral("--admin-tokens"), kAdminTokens, QStringLiteral("--jwt-secret"),
-                     QString::fromLatin1(kJwtSecret), QStringLiteral("--heartbeat-interval"), QStringLiteral("300ms"),
-                     QStringLiteral("--drain-period"), QStringLiteral("1s")};
+    QStringList args{QStringLiteral("--node-id"),
+                     id,
+                     QStringLiteral("--api-tokens"),
+                     QString::fromLatin1(kApiToken),
+                     QStringLiteral("--admin-tokens"),
+                     kAdminTokens,
+                     QStringLiteral("--jwt-secret"),
+                     QString::fromLatin1(kJwtSecret),
+                     QStringLiteral("--heartbeat-interval"),
+                     QStringLiteral("300ms"),
+                     QStringLiteral("--drain-period"),
+                     QStringLiteral("1s")};
     if (!redisUrl.isEmpty())
         args += {QStringLiteral("--redis-url"), redisUrl};
     return args;
@@ -41,8 +50,12 @@ QJsonObject apiCluster(ServerProcess& node) {
     return httpGet(node.httpUrl(QStringLiteral("/api/cluster")), kApiToken).json();
 }
 
-QString str(const QJsonObject& o, const char* key) { return o.value(QLatin1String(key)).toString(); }
-qint64 num(const QJsonObject& o, const char* key) { return o.value(QLatin1String(key)).toInteger(); }
+QString str(const QJsonObject& o, const char* key) {
+    return o.value(QLatin1String(key)).toString();
+}
+qint64 num(const QJsonObject& o, const char* key) {
+    return o.value(QLatin1String(key)).toInteger();
+}
 
 // The latest event of a kind (or {}), e.g. the newest cluster snapshot.
 QJsonObject latest(const WsClient& c, const QString& event) {
@@ -81,10 +94,12 @@ int systemEvents(const WsClient& c, const QString& title) {
     return n;
 }
 
-QJsonObject broadcastJson(const QString& id, const QString& kind, const QString& value, const QString& title) {
+QJsonObject broadcastJson(const QString& id, const QString& kind, const QString& value,
+                          const QString& title) {
     return {{QStringLiteral("event"), QStringLiteral("broadcast")},
             {QStringLiteral("id"), id},
-            {QStringLiteral("target"), QJsonObject{{QStringLiteral("kind"), kind}, {QStringLiteral("value"), value}}},
+            {QStringLiteral("target"),
+             QJsonObject{{QStringLiteral("kind"), kind}, {QStringLiteral("value"), value}}},
             {QStringLiteral("title"), title},
             {QStringLiteral("body"), QString(QStringLiteral("body of ") + title)},
             {QStringLiteral("level"), QStringLiteral("warning")}};
@@ -97,25 +112,33 @@ public:
         socket_.connectToHost(QHostAddress::LocalHost, static_cast<quint16>(url.port()));
         if (!socket_.waitForConnected(5000))
             return false;
-        socket_.write("GET " + url.path(QUrl::FullyEncoded).toLatin1() + "?" + url.query(QUrl::FullyEncoded).toLatin1() +
-                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-        return QTest::qWaitFor([this] {
-            buffer_ += socket_.readAll();
-            const qsizetype end = buffer_.indexOf("\r\n\r\n");
-            if (end < 0)
-                return false;
-            upgraded_ = buffer_.startsWith("HTTP/1.1 101");
-            buffer_.remove(0, end + 4);
-            return true;
-        }, 5000) && upgraded_;
+        socket_.write(
+            "GET " + url.path(QUrl::FullyEncoded).toLatin1() + "?" +
+            url.query(QUrl::FullyEncoded).toLatin1() +
+            " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        return QTest::qWaitFor(
+                   [this] {
+                       buffer_ += socket_.readAll();
+                       const qsizetype end = buffer_.indexOf("\r\n\r\n");
+                       if (end < 0)
+                           return false;
+                       upgraded_ = buffer_.startsWith("HTTP/1.1 101");
+                       buffer_.remove(0, end + 4);
+                       return true;
+                   },
+                   5000) &&
+               upgraded_;
     }
     // The close code the server sent, or -1 while none has arrived (does not wait).
     int pollClose() {
         buffer_ += socket_.readAll();
         while (code_ < 0 && buffer_.size() >= 4) {
-            const auto byte = [this](qsizetype i) { return static_cast<int>(static_cast<uchar>(buffer_[i])); };
-            const qsizetype header = (byte(1) & 0x7f) == 126 ? 4 : 2; // every frame here is < 64 KiB
+            const auto byte = [this](qsizetype i) {
+                return static_cast<int>(static_cast<uchar>(buffer_[i]));
+            };
+            const qsizetype header =
+                (byte(1) & 0x7f) == 126 ? 4 : 2; // every frame here is < 64 KiB
             const qsizetype length = header == 4 ? (byte(2) << 8 | byte(3)) : (byte(1) & 0x7f);
             if (buffer_.size() < header + length)
                 break;
@@ -146,14 +169,17 @@ private:
     std::unique_ptr<RedisProcess> redis_;
     std::unique_ptr<ServerProcess> n1_, n2_;
 
-    std::unique_ptr<WsClient> admin(ServerProcess& on, const QString& token = QStringLiteral("ops-secret")) {
+    std::unique_ptr<WsClient> admin(ServerProcess& on,
+                                    const QString& token = QStringLiteral("ops-secret")) {
         auto c = std::make_unique<WsClient>();
         return c->open(on.wsUrl(QStringLiteral("/admin?token=") + token)) ? std::move(c) : nullptr;
     }
 
-    std::unique_ptr<WsClient> user(ServerProcess& on, const QString& name, const QStringList& streams = {}) {
+    std::unique_ptr<WsClient> user(ServerProcess& on, const QString& name,
+                                   const QStringList& streams = {}) {
         auto c = std::make_unique<WsClient>();
-        if (!c->open(on.wsUrl(QStringLiteral("/private?token=") + QString::fromLatin1(jwtFor(name)))))
+        if (!c->open(
+                on.wsUrl(QStringLiteral("/private?token=") + QString::fromLatin1(jwtFor(name)))))
             return nullptr;
         if (!streams.isEmpty()) {
             c->subscribe(streams);
@@ -164,8 +190,9 @@ private:
     }
 
     // Sends a broadcast and waits for its ack and a report naming every node in `nodes`.
-    QJsonObject broadcastAndReport(WsClient& a, const QString& id, const QString& kind, const QString& value,
-                                   const QString& title, const QStringList& nodes) {
+    QJsonObject broadcastAndReport(WsClient& a, const QString& id, const QString& kind,
+                                   const QString& value, const QString& title,
+                                   const QStringList& nodes) {
         a.sendJson(broadcastJson(id, kind, value, title));
         QJsonObject report;
         (void)QTest::qWaitFor([&] { return !(report = reportFor(a, id, nodes)).isEmpty(); }, 10000);
@@ -182,7 +209,9 @@ private:
         a.sendJson({{QStringLiteral("event"), event}, {QStringLiteral("limit"), limit}});
         return a.waitFor(event, 10000, from).value(QLatin1String(field)).toArray();
     }
-    QJsonArray streamsVia(WsClient& a, int limit) { return ask(a, QStringLiteral("streams"), limit, "streams"); }
+    QJsonArray streamsVia(WsClient& a, int limit) {
+        return ask(a, QStringLiteral("streams"), limit, "streams");
+    }
     QJsonArray auditVia(WsClient& a) { return ask(a, QStringLiteral("audit"), 50, "entries"); }
 
 private Q_SLOTS:
@@ -197,7 +226,12 @@ private Q_SLOTS:
         QVERIFY2(n1_->start(&error), qPrintable(error));
         QVERIFY2(n2_->start(&error), qPrintable(error));
         for (ServerProcess* n : {n1_.get(), n2_.get()})
-            QTRY_VERIFY_WITH_TIMEOUT(apiCluster(*n).value(QLatin1String("totals")).toObject().value(QLatin1String("nodes")).toInteger() == 2, 15000);
+            QTRY_VERIFY_WITH_TIMEOUT(apiCluster(*n)
+                                             .value(QLatin1String("totals"))
+                                             .toObject()
+                                             .value(QLatin1String("nodes"))
+                                             .toInteger() == 2,
+                                     15000);
     }
 
     void cleanupTestCase() {
@@ -210,12 +244,14 @@ private Q_SLOTS:
     // ---- single node, embedded broker ----
 
     void wrongAdminTokenIsRefusedWith4001() {
-        for (const QString& token : {QStringLiteral("nope"), QStringLiteral("ops"), QStringLiteral("ops:ops-secret")}) {
+        for (const QString& token :
+             {QStringLiteral("nope"), QStringLiteral("ops"), QStringLiteral("ops:ops-secret")}) {
             WsClient c;
             QVERIFY(!c.open(single_->wsUrl(QStringLiteral("/admin?token=") + token)));
             QVERIFY(c.waitForClosed());
             QCOMPARE(c.closeCode(), 4001);
-            QVERIFY2(c.closeReason().contains(QLatin1String("wrong admin token")), qPrintable(c.closeReason()));
+            QVERIFY2(c.closeReason().contains(QLatin1String("wrong admin token")),
+                     qPrintable(c.closeReason()));
         }
         // Named and bare tokens both work; the welcome names the admin.
         auto named = admin(*single_);
@@ -227,13 +263,16 @@ private Q_SLOTS:
         QVERIFY(!named->waitFor(QStringLiteral("cluster")).isEmpty());
         QCOMPARE(str(named->events().at(1), "event"), QStringLiteral("cluster"));
         // Admin sessions are not users: they do not count as online users.
-        QTRY_COMPARE(num(apiCluster(*single_).value(QLatin1String("totals")).toObject(), "users"), 0);
+        QTRY_COMPARE(num(apiCluster(*single_).value(QLatin1String("totals")).toObject(), "users"),
+                     0);
         // Unknown and malformed admin commands get the normal error event.
         named->send(R"({"event":"explode"})");
-        QCOMPARE(str(named->waitFor(QStringLiteral("error")), "code"), QStringLiteral("unknown_event"));
+        QCOMPARE(str(named->waitFor(QStringLiteral("error")), "code"),
+                 QStringLiteral("unknown_event"));
         const int from = static_cast<int>(named->events().size());
         named->send(R"({"event":"drain"})");
-        QCOMPARE(str(named->waitFor(QStringLiteral("error"), 10000, from), "code"), QStringLiteral("bad_request"));
+        QCOMPARE(str(named->waitFor(QStringLiteral("error"), 10000, from), "code"),
+                 QStringLiteral("bad_request"));
         named->send(R"({"event":"ping"})");
         QVERIFY(!named->waitFor(QStringLiteral("pong")).isEmpty());
     }
@@ -242,19 +281,23 @@ private Q_SLOTS:
         auto a = admin(*single_);
         auto u = user(*single_, QStringLiteral("alice"), {QStringLiteral("news")});
         QVERIFY(a && u);
-        QTRY_VERIFY_WITH_TIMEOUT([&] {
-            const QJsonObject snap = latest(*a, QStringLiteral("cluster"));
-            const QJsonObject api = apiCluster(*single_);
-            const QJsonObject totals = snap.value(QLatin1String("totals")).toObject();
-            const QJsonObject apiTotals = api.value(QLatin1String("totals")).toObject();
-            const auto rows = rowsOf(snap);
-            return totals == apiTotals && num(totals, "connections") == 2 && num(totals, "users") == 1 &&
-                   rows.size() == 1 && num(rows.value(QStringLiteral("solo")), "connections") == 2 &&
-                   num(rows.value(QStringLiteral("solo")), "subscriptions") ==
-                       num(api.value(QLatin1String("node")).toObject(), "subscriptions") &&
-                   str(rows.value(QStringLiteral("solo")), "state") == QLatin1String("serving") &&
-                   num(rows.value(QStringLiteral("solo")), "started_at_ms") > 0;
-        }(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                const QJsonObject snap = latest(*a, QStringLiteral("cluster"));
+                const QJsonObject api = apiCluster(*single_);
+                const QJsonObject totals = snap.value(QLatin1String("totals")).toObject();
+                const QJsonObject apiTotals = api.value(QLatin1String("totals")).toObject();
+                const auto rows = rowsOf(snap);
+                return totals == apiTotals && num(totals, "connections") == 2 &&
+                       num(totals, "users") == 1 && rows.size() == 1 &&
+                       num(rows.value(QStringLiteral("solo")), "connections") == 2 &&
+                       num(rows.value(QStringLiteral("solo")), "subscriptions") ==
+                           num(api.value(QLatin1String("node")).toObject(), "subscriptions") &&
+                       str(rows.value(QStringLiteral("solo")), "state") ==
+                           QLatin1String("serving") &&
+                       num(rows.value(QStringLiteral("solo")), "started_at_ms") > 0;
+            }(),
+            10000);
     }
 
     void singleNodeBroadcastTargets() {
@@ -262,24 +305,27 @@ private Q_SLOTS:
         auto alice = user(*single_, QStringLiteral("alice"), {QStringLiteral("news")});
         auto bob = user(*single_, QStringLiteral("bob"));
         QVERIFY(a && alice && bob);
-        QJsonObject r = broadcastAndReport(*a, QStringLiteral("s1"), QStringLiteral("stream"), QStringLiteral("news"),
-                                           QStringLiteral("to news"), {QStringLiteral("solo")});
+        QJsonObject r = broadcastAndReport(*a, QStringLiteral("s1"), QStringLiteral("stream"),
+                                           QStringLiteral("news"), QStringLiteral("to news"),
+                                           {QStringLiteral("solo")});
         QCOMPARE(num(r.value(QLatin1String("nodes")).toObject(), "solo"), 1);
         QCOMPARE(num(r, "delivered"), 1);
         QVERIFY(!str(r, "message_id").isEmpty());
         QTRY_COMPARE(systemEvents(*alice, QStringLiteral("to news")), 1);
-        r = broadcastAndReport(*a, QStringLiteral("s2"), QStringLiteral("user"), QStringLiteral("bob"),
-                               QStringLiteral("to bob"), {QStringLiteral("solo")});
+        r = broadcastAndReport(*a, QStringLiteral("s2"), QStringLiteral("user"),
+                               QStringLiteral("bob"), QStringLiteral("to bob"),
+                               {QStringLiteral("solo")});
         QCOMPARE(num(r, "delivered"), 1);
         QTRY_COMPARE(systemEvents(*bob, QStringLiteral("to bob")), 1);
-        r = broadcastAndReport(*a, QStringLiteral("s3"), QStringLiteral("all"), QString(), QStringLiteral("to all"),
-                               {QStringLiteral("solo")});
+        r = broadcastAndReport(*a, QStringLiteral("s3"), QStringLiteral("all"), QString(),
+                               QStringLiteral("to all"), {QStringLiteral("solo")});
         QVERIFY(num(r, "delivered") >= 3); // alice, bob, this admin (and any other open connection)
         QTRY_COMPARE(systemEvents(*bob, QStringLiteral("to all")), 1);
         QCOMPARE(systemEvents(*alice, QStringLiteral("to bob")), 0);
         QCOMPARE(systemEvents(*bob, QStringLiteral("to news")), 0);
         // A bad target is an error, not an ack.
-        a->sendJson(broadcastJson(QStringLiteral("s4"), QStringLiteral("node"), QStringLiteral("nowhere"), QStringLiteral("x")));
+        a->sendJson(broadcastJson(QStringLiteral("s4"), QStringLiteral("node"),
+                                  QStringLiteral("nowhere"), QStringLiteral("x")));
         QCOMPARE(str(a->waitFor(QStringLiteral("error")), "code"), QStringLiteral("not_found"));
     }
 
@@ -306,21 +352,27 @@ private Q_SLOTS:
         auto u3 = user(*n2_, QStringLiteral("dave"));
         QVERIFY(a && u1 && u2 && u3);
         // 4 connections (the admin included), 2 users (carol on both nodes counts once).
-        const bool converged = QTest::qWaitFor([&] {
-            const QJsonObject snap = latest(*a, QStringLiteral("cluster"));
-            const QJsonObject api = apiCluster(*n1_);
-            const auto rows = rowsOf(snap);
-            const auto apiRows = rowsOf(api);
-            const QJsonObject totals = snap.value(QLatin1String("totals")).toObject();
-            return totals == api.value(QLatin1String("totals")).toObject() && num(totals, "connections") == 4 &&
-                   num(totals, "users") == 2 && num(totals, "nodes") == 2 && rows.size() == 2 &&
-                   num(rows.value(QStringLiteral("n1")), "connections") == 2 &&
-                   num(rows.value(QStringLiteral("n2")), "connections") == 2 &&
-                   num(rows.value(QStringLiteral("n2")), "users") == num(apiRows.value(QStringLiteral("n2")), "users") &&
-                   str(rows.value(QStringLiteral("n2")), "address") == str(apiRows.value(QStringLiteral("n2")), "address");
-        }, 15000);
-        const QByteArray seen = QJsonDocument(latest(*a, QStringLiteral("cluster"))).toJson(QJsonDocument::Compact) +
-                                QByteArray("\n") + QJsonDocument(apiCluster(*n1_)).toJson(QJsonDocument::Compact);
+        const bool converged = QTest::qWaitFor(
+            [&] {
+                const QJsonObject snap = latest(*a, QStringLiteral("cluster"));
+                const QJsonObject api = apiCluster(*n1_);
+                const auto rows = rowsOf(snap);
+                const auto apiRows = rowsOf(api);
+                const QJsonObject totals = snap.value(QLatin1String("totals")).toObject();
+                return totals == api.value(QLatin1String("totals")).toObject() &&
+                       num(totals, "connections") == 4 && num(totals, "users") == 2 &&
+                       num(totals, "nodes") == 2 && rows.size() == 2 &&
+                       num(rows.value(QStringLiteral("n1")), "connections") == 2 &&
+                       num(rows.value(QStringLiteral("n2")), "connections") == 2 &&
+                       num(rows.value(QStringLiteral("n2")), "users") ==
+                           num(apiRows.value(QStringLiteral("n2")), "users") &&
+                       str(rows.value(QStringLiteral("n2")), "address") ==
+                           str(apiRows.value(QStringLiteral("n2")), "address");
+            },
+            15000);
+        const QByteArray seen =
+            QJsonDocument(latest(*a, QStringLiteral("cluster"))).toJson(QJsonDocument::Compact) +
+            QByteArray("\n") + QJsonDocument(apiCluster(*n1_)).toJson(QJsonDocument::Compact);
         QVERIFY2(converged, seen.constData());
     }
 
@@ -333,36 +385,46 @@ private Q_SLOTS:
         QVERIFY(a && watcher && c1 && c2a && other);
         const QStringList both{QStringLiteral("n1"), QStringLiteral("n2")};
 
-        QJsonObject r = broadcastAndReport(*a, QStringLiteral("c1"), QStringLiteral("stream"), QStringLiteral("alerts"),
-                                           QStringLiteral("alert"), both);
+        QJsonObject r = broadcastAndReport(*a, QStringLiteral("c1"), QStringLiteral("stream"),
+                                           QStringLiteral("alerts"), QStringLiteral("alert"), both);
         QVERIFY2(!r.isEmpty(), "no report naming both nodes");
         QVERIFY(num(r.value(QLatin1String("nodes")).toObject(), "n2") >= 1);
         QCOMPARE(num(r.value(QLatin1String("nodes")).toObject(), "n1"), 0);
         QTRY_COMPARE(systemEvents(*watcher, QStringLiteral("alert")), 1);
-        QCOMPARE(str(watcher->eventsOf(QStringLiteral("system")).first(), "id"), str(r, "message_id"));
+        QCOMPARE(str(watcher->eventsOf(QStringLiteral("system")).first(), "id"),
+                 str(r, "message_id"));
 
-        r = broadcastAndReport(*a, QStringLiteral("c2"), QStringLiteral("user"), QStringLiteral("frank"), QStringLiteral("hi frank"), both);
+        r = broadcastAndReport(*a, QStringLiteral("c2"), QStringLiteral("user"),
+                               QStringLiteral("frank"), QStringLiteral("hi frank"), both);
         QCOMPARE(num(r.value(QLatin1String("nodes")).toObject(), "n1"), 1);
         QCOMPARE(num(r.value(QLatin1String("nodes")).toObject(), "n2"), 1);
-        QTRY_VERIFY(systemEvents(*c1, QStringLiteral("hi frank")) == 1 && systemEvents(*c2a, QStringLiteral("hi frank")) == 1);
+        QTRY_VERIFY(systemEvents(*c1, QStringLiteral("hi frank")) == 1 &&
+                    systemEvents(*c2a, QStringLiteral("hi frank")) == 1);
 
-        r = broadcastAndReport(*a, QStringLiteral("c3"), QStringLiteral("node"), QStringLiteral("n2"), QStringLiteral("n2 only"), both);
+        r = broadcastAndReport(*a, QStringLiteral("c3"), QStringLiteral("node"),
+                               QStringLiteral("n2"), QStringLiteral("n2 only"), both);
         QCOMPARE(num(r.value(QLatin1String("nodes")).toObject(), "n1"), 0);
         QVERIFY(num(r.value(QLatin1String("nodes")).toObject(), "n2") >= 3);
-        QTRY_VERIFY(systemEvents(*other, QStringLiteral("n2 only")) == 1 && systemEvents(*watcher, QStringLiteral("n2 only")) == 1);
+        QTRY_VERIFY(systemEvents(*other, QStringLiteral("n2 only")) == 1 &&
+                    systemEvents(*watcher, QStringLiteral("n2 only")) == 1);
 
         // Flush: an "all" broadcast reaches everyone after the earlier ones.
-        r = broadcastAndReport(*a, QStringLiteral("c4"), QStringLiteral("all"), QString(), QStringLiteral("flush"), both);
+        r = broadcastAndReport(*a, QStringLiteral("c4"), QStringLiteral("all"), QString(),
+                               QStringLiteral("flush"), both);
         QVERIFY(!r.isEmpty());
-        QTRY_VERIFY(systemEvents(*c1, QStringLiteral("flush")) == 1 && systemEvents(*other, QStringLiteral("flush")) == 1);
+        QTRY_VERIFY(systemEvents(*c1, QStringLiteral("flush")) == 1 &&
+                    systemEvents(*other, QStringLiteral("flush")) == 1);
         QCOMPARE(systemEvents(*c1, QStringLiteral("n2 only")), 0);
-        QCOMPARE(systemEvents(*other, QStringLiteral("hi frank")) + systemEvents(*other, QStringLiteral("alert")), 0);
+        QCOMPARE(systemEvents(*other, QStringLiteral("hi frank")) +
+                     systemEvents(*other, QStringLiteral("alert")),
+                 0);
         QCOMPARE(systemEvents(*c1, QStringLiteral("alert")), 0);
     }
 
     void streamsReportSumsAcrossNodes() {
         auto a = admin(*n2_);
-        auto x1 = user(*n1_, QStringLiteral("hank"), {QStringLiteral("sports"), QStringLiteral("weather")});
+        auto x1 = user(*n1_, QStringLiteral("hank"),
+                       {QStringLiteral("sports"), QStringLiteral("weather")});
         auto x2 = user(*n2_, QStringLiteral("ivy"), {QStringLiteral("sports")});
         auto x3 = user(*n2_, QStringLiteral("jack"), {QStringLiteral("sports")});
         QVERIFY(a && x1 && x2 && x3);
@@ -384,7 +446,8 @@ private Q_SLOTS:
         auto k2 = user(*n2_, QStringLiteral("kim"));
         auto bystander = user(*n1_, QStringLiteral("lee"));
         QVERIFY(a && k1 && k2 && bystander);
-        a->sendJson({{QStringLiteral("event"), QStringLiteral("disconnect")}, {QStringLiteral("user"), QStringLiteral("kim")}});
+        a->sendJson({{QStringLiteral("event"), QStringLiteral("disconnect")},
+                     {QStringLiteral("user"), QStringLiteral("kim")}});
         QCOMPARE(str(a->waitFor(QStringLiteral("ack")), "what"), QStringLiteral("disconnect"));
         for (WsClient* c : {k1.get(), k2.get()}) {
             QVERIFY(c->waitForClosed());
@@ -399,37 +462,48 @@ private Q_SLOTS:
         auto a = admin(*n1_);
         // Three clients on n2, closed over the 1 s drain period: at about 0, 1/3 and 2/3 s.
         RawWs onN2, second, third;
-        QVERIFY(onN2.open(n2_->wsUrl(QStringLiteral("/private?token=") + QString::fromLatin1(jwtFor(QStringLiteral("mia"))))));
+        QVERIFY(onN2.open(n2_->wsUrl(QStringLiteral("/private?token=") +
+                                     QString::fromLatin1(jwtFor(QStringLiteral("mia"))))));
         QVERIFY(second.open(n2_->wsUrl(QStringLiteral("/public"))));
         QVERIFY(third.open(n2_->wsUrl(QStringLiteral("/public"))));
         auto onN1 = user(*n1_, QStringLiteral("ned"));
         QVERIFY(a && onN1);
         QCOMPARE(httpGet(n2_->httpUrl(QStringLiteral("/readyz"))).status, 200);
-        a->sendJson({{QStringLiteral("event"), QStringLiteral("drain")}, {QStringLiteral("node"), QStringLiteral("n2")}});
+        a->sendJson({{QStringLiteral("event"), QStringLiteral("drain")},
+                     {QStringLiteral("node"), QStringLiteral("n2")}});
         QCOMPARE(str(a->waitFor(QStringLiteral("ack")), "what"), QStringLiteral("drain"));
         QElapsedTimer sinceAck;
         sinceAck.start();
         QList<RawWs*> open{&onN2, &second, &third};
         QList<qint64> closedAt;
         QList<int> codes;
-        QVERIFY(QTest::qWaitFor([&] {
-            for (qsizetype i = open.size() - 1; i >= 0; --i) {
-                if (open[i]->pollClose() >= 0) {
-                    codes.append(open[i]->pollClose());
-                    closedAt.append(sinceAck.elapsed());
-                    open.removeAt(i);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                for (qsizetype i = open.size() - 1; i >= 0; --i) {
+                    if (open[i]->pollClose() >= 0) {
+                        codes.append(open[i]->pollClose());
+                        closedAt.append(sinceAck.elapsed());
+                        open.removeAt(i);
+                    }
                 }
-            }
-            return open.isEmpty();
-        }, 10000));
+                return open.isEmpty();
+            },
+            10000));
         QCOMPARE(codes, (QList<int>{1012, 1012, 1012}));
         QVERIFY2(closedAt.first() < 500 && closedAt.last() >= 400,
-                 qPrintable(QStringLiteral("closed at %1 ms and %2 ms").arg(closedAt.first()).arg(closedAt.last())));
+                 qPrintable(QStringLiteral("closed at %1 ms and %2 ms")
+                                .arg(closedAt.first())
+                                .arg(closedAt.last())));
         QTRY_COMPARE(httpGet(n2_->httpUrl(QStringLiteral("/readyz"))).status, 503);
-        QTRY_VERIFY_WITH_TIMEOUT(str(rowsOf(latest(*a, QStringLiteral("cluster"))).value(QStringLiteral("n2")), "state") ==
-                                     QLatin1String("draining"), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            str(rowsOf(latest(*a, QStringLiteral("cluster"))).value(QStringLiteral("n2")),
+                "state") == QLatin1String("draining"),
+            10000);
         // Empty and refusing new clients (1012), still in the cluster; node 1 is untouched.
-        QTRY_VERIFY_WITH_TIMEOUT(num(rowsOf(latest(*a, QStringLiteral("cluster"))).value(QStringLiteral("n2")), "connections") == 0, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            num(rowsOf(latest(*a, QStringLiteral("cluster"))).value(QStringLiteral("n2")),
+                "connections") == 0,
+            10000);
         RawWs late;
         QVERIFY(late.open(n2_->wsUrl(QStringLiteral("/public"))));
         QCOMPARE(late.closeCode(), 1012);
@@ -445,9 +519,11 @@ private Q_SLOTS:
                 if (str(e, "who") == QLatin1String("ops"))
                     actions.append(str(e, "action") + QLatin1Char(' ') + str(e, "target"));
             }
-            return actions.contains(QStringLiteral("drain n2")) && actions.contains(QStringLiteral("disconnect kim")) &&
+            return actions.contains(QStringLiteral("drain n2")) &&
+                   actions.contains(QStringLiteral("disconnect kim")) &&
                    actions.contains(QStringLiteral("broadcast stream:public.alerts")) &&
-                   actions.indexOf(QStringLiteral("drain n2")) < actions.indexOf(QStringLiteral("disconnect kim"));
+                   actions.indexOf(QStringLiteral("drain n2")) <
+                       actions.indexOf(QStringLiteral("disconnect kim"));
         };
         {
             auto a = admin(*n1_);

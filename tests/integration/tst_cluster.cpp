@@ -25,17 +25,22 @@ constexpr int kHeartbeatMs = 500;
 
 QByteArray jwtFor(const QString& user) {
     const qint64 now = QDateTime::currentSecsSinceEpoch();
-    return herald::mintHs256({{QStringLiteral("sub"), user}, {QStringLiteral("exp"), now + 3600}}, kJwtSecret);
+    return herald::mintHs256({{QStringLiteral("sub"), user}, {QStringLiteral("exp"), now + 3600}},
+                             kJwtSecret);
 }
 
 QJsonObject totalsOf(ServerProcess& node) {
-    return httpGet(node.httpUrl(QStringLiteral("/api/cluster")), kApiToken).json().value(QLatin1String("totals")).toObject();
+    return httpGet(node.httpUrl(QStringLiteral("/api/cluster")), kApiToken)
+        .json()
+        .value(QLatin1String("totals"))
+        .toObject();
 }
 
 bool totalsAre(ServerProcess& node, qint64 connections, qint64 users, qint64 nodes) {
     const QJsonObject t = totalsOf(node);
     return t.value(QLatin1String("connections")).toInteger() == connections &&
-           t.value(QLatin1String("users")).toInteger() == users && t.value(QLatin1String("nodes")).toInteger() == nodes;
+           t.value(QLatin1String("users")).toInteger() == users &&
+           t.value(QLatin1String("nodes")).toInteger() == nodes;
 }
 
 int countMessages(const WsClient& c, const QString& stream) {
@@ -57,12 +62,15 @@ private:
     ServerProcess& node(int i) { return *nodes_.at(static_cast<size_t>(i - 1)); }
 
     HttpResult publishVia(ServerProcess& via, const QJsonObject& body) {
-        return httpPost(via.httpUrl(QStringLiteral("/api/publish")), QJsonDocument(body).toJson(QJsonDocument::Compact), kApiToken);
+        return httpPost(via.httpUrl(QStringLiteral("/api/publish")),
+                        QJsonDocument(body).toJson(QJsonDocument::Compact), kApiToken);
     }
 
-    std::unique_ptr<WsClient> privateClient(ServerProcess& on, const QString& user, const QStringList& streams) {
+    std::unique_ptr<WsClient> privateClient(ServerProcess& on, const QString& user,
+                                            const QStringList& streams) {
         auto c = std::make_unique<WsClient>();
-        if (!c->open(on.wsUrl(QStringLiteral("/private?token=") + QString::fromLatin1(jwtFor(user)))))
+        if (!c->open(
+                on.wsUrl(QStringLiteral("/private?token=") + QString::fromLatin1(jwtFor(user)))))
             return nullptr;
         c->subscribe(streams);
         if (c->waitFor(QStringLiteral("subscribed")).isEmpty())
@@ -74,18 +82,21 @@ private:
     // anything published before it has been fanned out to them too.
     bool flushed(const QList<WsClient*>& clients, ServerProcess& via, const QString& stream) {
         const QString marker = QString::number(QDateTime::currentMSecsSinceEpoch());
-        if (publishVia(via, {{QStringLiteral("stream"), stream}, {QStringLiteral("data"), marker}}).status != 200)
+        if (publishVia(via, {{QStringLiteral("stream"), stream}, {QStringLiteral("data"), marker}})
+                .status != 200)
             return false;
-        return QTest::qWaitFor([&] {
-            for (WsClient* c : clients) {
-                bool seen = false;
-                for (const QJsonObject& e : c->eventsOf(QStringLiteral("message")))
-                    seen = seen || e.value(QLatin1String("data")).toString() == marker;
-                if (!seen)
-                    return false;
-            }
-            return true;
-        }, 15000);
+        return QTest::qWaitFor(
+            [&] {
+                for (WsClient* c : clients) {
+                    bool seen = false;
+                    for (const QJsonObject& e : c->eventsOf(QStringLiteral("message")))
+                        seen = seen || e.value(QLatin1String("data")).toString() == marker;
+                    if (!seen)
+                        return false;
+                }
+                return true;
+            },
+            15000);
     }
 
 private Q_SLOTS:
@@ -95,14 +106,17 @@ private Q_SLOTS:
         QVERIFY2(redis_->start(&error), qPrintable(error));
         for (int i = 1; i <= 3; ++i) {
             nodes_.push_back(std::make_unique<ServerProcess>(QStringList{
-                QStringLiteral("--redis-url"), redis_->url(), QStringLiteral("--node-id"), QStringLiteral("n%1").arg(i),
-                QStringLiteral("--api-tokens"), QString::fromLatin1(kApiToken), QStringLiteral("--jwt-secret"),
-                QString::fromLatin1(kJwtSecret), QStringLiteral("--heartbeat-interval"), QStringLiteral("%1ms").arg(kHeartbeatMs),
-                QStringLiteral("--redis-bridges"), QStringLiteral("change-notifier=public.config")}));
+                QStringLiteral("--redis-url"), redis_->url(), QStringLiteral("--node-id"),
+                QStringLiteral("n%1").arg(i), QStringLiteral("--api-tokens"),
+                QString::fromLatin1(kApiToken), QStringLiteral("--jwt-secret"),
+                QString::fromLatin1(kJwtSecret), QStringLiteral("--heartbeat-interval"),
+                QStringLiteral("%1ms").arg(kHeartbeatMs), QStringLiteral("--redis-bridges"),
+                QStringLiteral("change-notifier=public.config")}));
             QVERIFY2(nodes_.back()->start(&error), qPrintable(error));
         }
         for (int i = 1; i <= 3; ++i)
-            QTRY_VERIFY_WITH_TIMEOUT(httpGet(node(i).httpUrl(QStringLiteral("/readyz"))).status == 200, 15000);
+            QTRY_VERIFY_WITH_TIMEOUT(
+                httpGet(node(i).httpUrl(QStringLiteral("/readyz"))).status == 200, 15000);
         u1a_ = privateClient(node(1), QStringLiteral("u1"), {QStringLiteral("promotional")});
         u1b_ = privateClient(node(1), QStringLiteral("u1"), {QStringLiteral("promotional")});
         u1c_ = privateClient(node(2), QStringLiteral("u1"), {QStringLiteral("promotional")});
@@ -117,19 +131,28 @@ private Q_SLOTS:
     }
 
     void publishOnOneNodeReachesEachConnectionOnceEverywhere() {
-        const HttpResult r = publishVia(node(3), {{QStringLiteral("stream"), QStringLiteral("public.promotional")},
-                                                  {QStringLiteral("data"), QJsonObject{{QStringLiteral("sale"), 50}}}});
+        const HttpResult r = publishVia(
+            node(3), {{QStringLiteral("stream"), QStringLiteral("public.promotional")},
+                      {QStringLiteral("data"), QJsonObject{{QStringLiteral("sale"), 50}}}});
         QCOMPARE(r.status, 200);
-        QVERIFY(flushed({u1a_.get(), u1b_.get(), u1c_.get()}, node(3), QStringLiteral("public.promotional")));
+        QVERIFY(flushed({u1a_.get(), u1b_.get(), u1c_.get()}, node(3),
+                        QStringLiteral("public.promotional")));
         for (WsClient* c : {u1a_.get(), u1b_.get(), u1c_.get()}) {
-            QCOMPARE(countMessages(*c, QStringLiteral("public.promotional")), 2); // the message and the marker
-            QCOMPARE(c->eventsOf(QStringLiteral("message")).first().value(QLatin1String("id")).toString(),
+            QCOMPARE(countMessages(*c, QStringLiteral("public.promotional")),
+                     2); // the message and the marker
+            QCOMPARE(c->eventsOf(QStringLiteral("message"))
+                         .first()
+                         .value(QLatin1String("id"))
+                         .toString(),
                      r.json().value(QLatin1String("id")).toString()); // the same id on every node
         }
         QCOMPARE(countMessages(*u2_, QStringLiteral("public.promotional")), 0);
 
-        QCOMPARE(publishVia(node(3), {{QStringLiteral("stream"), QStringLiteral("order")}, {QStringLiteral("user"), QStringLiteral("u2")},
-                                      {QStringLiteral("data"), QStringLiteral("shipped")}}).status, 200);
+        QCOMPARE(publishVia(node(3), {{QStringLiteral("stream"), QStringLiteral("order")},
+                                      {QStringLiteral("user"), QStringLiteral("u2")},
+                                      {QStringLiteral("data"), QStringLiteral("shipped")}})
+                     .status,
+                 200);
         QVERIFY(flushed({u2_.get()}, node(1), QStringLiteral("private.u2.order")));
         QCOMPARE(countMessages(*u2_, QStringLiteral("private.u2.order")), 2);
         for (WsClient* c : {u1a_.get(), u1b_.get(), u1c_.get()})
@@ -144,15 +167,23 @@ private Q_SLOTS:
         // Subscriptions reach Redis asynchronously: retry the raw publish until it is delivered.
         auto rawPublish = [this](const QString& channel, const QString& payload) {
             QProcess cli;
-            cli.start(QStringLiteral("redis-cli"), {QStringLiteral("-p"), QString::number(redis_->port()),
-                                                    QStringLiteral("PUBLISH"), channel, payload});
+            cli.start(QStringLiteral("redis-cli"),
+                      {QStringLiteral("-p"), QString::number(redis_->port()),
+                       QStringLiteral("PUBLISH"), channel, payload});
             return cli.waitForFinished(10000) && cli.exitCode() == 0;
         };
-        QTRY_VERIFY_WITH_TIMEOUT((rawPublish(QStringLiteral("change-notifier"), QStringLiteral(R"({"feature":"on"})")),
-                                  countMessages(*watcher, QStringLiteral("public.config")) > 0), 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (rawPublish(QStringLiteral("change-notifier"), QStringLiteral(R"({"feature":"on"})")),
+             countMessages(*watcher, QStringLiteral("public.config")) > 0),
+            15000);
         const QJsonObject bridged = watcher->eventsOf(QStringLiteral("message")).first();
-        QCOMPARE(bridged.value(QLatin1String("data")).toObject().value(QLatin1String("feature")).toString(), QStringLiteral("on"));
-        QVERIFY(rawPublish(QStringLiteral("herald:public.promotional"), QStringLiteral(R"({"raw":true})")));
+        QCOMPARE(bridged.value(QLatin1String("data"))
+                     .toObject()
+                     .value(QLatin1String("feature"))
+                     .toString(),
+                 QStringLiteral("on"));
+        QVERIFY(rawPublish(QStringLiteral("herald:public.promotional"),
+                           QStringLiteral(R"({"raw":true})")));
         QTRY_VERIFY(countMessages(*watcher, QStringLiteral("public.promotional")) == 1);
     }
 
@@ -160,7 +191,8 @@ private Q_SLOTS:
         // 4 connections; u1 on two nodes counts once.
         for (int i = 1; i <= 3; ++i)
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 4, 2, 3), 15000);
-        const QJsonObject cluster = httpGet(node(3).httpUrl(QStringLiteral("/api/cluster")), kApiToken).json();
+        const QJsonObject cluster =
+            httpGet(node(3).httpUrl(QStringLiteral("/api/cluster")), kApiToken).json();
         QCOMPARE(cluster.value(QLatin1String("nodes")).toArray().size(), 3);
         const QByteArray metrics = httpGet(node(2).httpUrl(QStringLiteral("/metrics"))).body;
         QVERIFY(metrics.contains("herald_cluster_connections 4\n"));
@@ -176,12 +208,14 @@ private Q_SLOTS:
         QSet<QString> landed;
         for (int i = 0; i < 3; ++i) {
             clients.push_back(std::make_unique<WsClient>());
-            QVERIFY(clients.back()->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/public").arg(nginx.port()))));
+            QVERIFY(clients.back()->open(
+                QUrl(QStringLiteral("ws://127.0.0.1:%1/public").arg(nginx.port()))));
             landed.insert(clients.back()->events().first().value(QLatin1String("node")).toString());
         }
         QCOMPARE(landed.size(), 3);
-        const HttpResult r = httpPost(QUrl(QStringLiteral("http://127.0.0.1:%1/api/broadcast").arg(nginx.port())),
-                                      R"({"title":"Through nginx","body":"to every node"})", kApiToken);
+        const HttpResult r =
+            httpPost(QUrl(QStringLiteral("http://127.0.0.1:%1/api/broadcast").arg(nginx.port())),
+                     R"({"title":"Through nginx","body":"to every node"})", kApiToken);
         QCOMPARE(r.status, 200);
         for (auto& c : clients)
             QCOMPARE(c->waitFor(QStringLiteral("system")).value(QLatin1String("id")).toString(),
@@ -195,14 +229,23 @@ private Q_SLOTS:
         auto remote = std::make_unique<WsClient>();
         QVERIFY(remote->open(node(2).wsUrl(QStringLiteral("/public"))));
         remote->subscribe({QStringLiteral("outage")});
-        QVERIFY(!local->waitFor(QStringLiteral("subscribed")).isEmpty() && !remote->waitFor(QStringLiteral("subscribed")).isEmpty());
+        QVERIFY(!local->waitFor(QStringLiteral("subscribed")).isEmpty() &&
+                !remote->waitFor(QStringLiteral("subscribed")).isEmpty());
 
         redis_->stop();
-        QTRY_VERIFY_WITH_TIMEOUT(httpGet(node(1).httpUrl(QStringLiteral("/readyz"))).status == 503, 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(httpGet(node(1).httpUrl(QStringLiteral("/readyz"))).status == 503,
+                                 15000);
         // Publishes fail loudly, and this node's own subscribers still get them.
-        const HttpResult during = publishVia(node(1), {{QStringLiteral("stream"), QStringLiteral("outage")}, {QStringLiteral("data"), 1}});
+        const HttpResult during =
+            publishVia(node(1), {{QStringLiteral("stream"), QStringLiteral("outage")},
+                                 {QStringLiteral("data"), 1}});
         QCOMPARE(during.status, 503);
-        QCOMPARE(during.json().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(), QStringLiteral("unavailable"));
+        QCOMPARE(during.json()
+                     .value(QLatin1String("error"))
+                     .toObject()
+                     .value(QLatin1String("code"))
+                     .toString(),
+                 QStringLiteral("unavailable"));
         QTRY_COMPARE(countMessages(*local, QStringLiteral("public.outage")), 1);
         QVERIFY(local->isOpen() && remote->isOpen() && u1a_->isOpen());
         local->send(R"({"event":"ping"})");
@@ -211,24 +254,29 @@ private Q_SLOTS:
         QString error;
         QVERIFY2(redis_->restart(&error), qPrintable(error));
         for (int i = 1; i <= 3; ++i)
-            QTRY_VERIFY_WITH_TIMEOUT(httpGet(node(i).httpUrl(QStringLiteral("/readyz"))).status == 200, 20000);
+            QTRY_VERIFY_WITH_TIMEOUT(
+                httpGet(node(i).httpUrl(QStringLiteral("/readyz"))).status == 200, 20000);
         QVERIFY(flushed({local.get(), remote.get()}, node(3), QStringLiteral("public.outage")));
-        QCOMPARE(countMessages(*remote, QStringLiteral("public.outage")), 1); // nothing from the outage leaked late
+        QCOMPARE(countMessages(*remote, QStringLiteral("public.outage")),
+                 1); // nothing from the outage leaked late
         // 4 long-lived clients + these two; u1 counts once.
         for (int i = 1; i <= 3; ++i)
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 6, 2, 3), 20000);
     }
 
     void cleanlyStoppedNodeLeavesAtOnce() {
-        ServerProcess extra({QStringLiteral("--redis-url"), redis_->url(), QStringLiteral("--node-id"), QStringLiteral("n4"),
-                             QStringLiteral("--api-tokens"), QString::fromLatin1(kApiToken), QStringLiteral("--heartbeat-interval"),
-                             QStringLiteral("5s")});
+        ServerProcess extra({QStringLiteral("--redis-url"), redis_->url(),
+                             QStringLiteral("--node-id"), QStringLiteral("n4"),
+                             QStringLiteral("--api-tokens"), QString::fromLatin1(kApiToken),
+                             QStringLiteral("--heartbeat-interval"), QStringLiteral("5s")});
         QString error;
         QVERIFY2(extra.start(&error), qPrintable(error));
-        QTRY_VERIFY_WITH_TIMEOUT(totalsOf(node(1)).value(QLatin1String("nodes")).toInteger() == 4, 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(totalsOf(node(1)).value(QLatin1String("nodes")).toInteger() == 4,
+                                 15000);
         QCOMPARE(extra.stop(), 0);
         // With a 5 s heartbeat, expiry would take 15 s: the leave message removes it well before.
-        QTRY_VERIFY_WITH_TIMEOUT(totalsOf(node(1)).value(QLatin1String("nodes")).toInteger() == 3, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(totalsOf(node(1)).value(QLatin1String("nodes")).toInteger() == 3,
+                                 5000);
     }
 
     void killedNodeLeavesTheTotals() {
@@ -239,9 +287,11 @@ private Q_SLOTS:
         since.start();
         // Node 2 held u1c and u2: 2 connections and user u2 go; u1 stays (node 1).
         QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(1), 2, 1, 2) && totalsAre(node(3), 2, 1, 2), 15000);
-        qInfo("totals converged %lld ms after SIGKILL (heartbeat %d ms)", since.elapsed(), kHeartbeatMs);
+        qInfo("totals converged %lld ms after SIGKILL (heartbeat %d ms)", since.elapsed(),
+              kHeartbeatMs);
         // 3 missed intervals, plus the expiry check's granularity and polling on a busy machine.
-        QVERIFY2(since.elapsed() < 3 * kHeartbeatMs + 2500, qPrintable(QString::number(since.elapsed())));
+        QVERIFY2(since.elapsed() < 3 * kHeartbeatMs + 2500,
+                 qPrintable(QString::number(since.elapsed())));
     }
 };
 

@@ -54,12 +54,18 @@ public:
         if (hung)
             return;
         if (down) {
-            QMetaObject::invokeMethod(this, [done] { done(Error{ErrorCode::Unavailable, QStringLiteral("redis unreachable")}); },
-                                      Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this,
+                [done] {
+                    done(Error{ErrorCode::Unavailable, QStringLiteral("redis unreachable")});
+                },
+                Qt::QueuedConnection);
             return;
         }
         if (active.contains(key))
-            QMetaObject::invokeMethod(this, [this, key, payload] { Q_EMIT messageArrived(key, payload); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this, [this, key, payload] { Q_EMIT messageArrived(key, payload); },
+                Qt::QueuedConnection);
         done(std::nullopt);
     }
     bool isReady() const override { return true; }
@@ -125,8 +131,13 @@ private Q_SLOTS:
         QCOMPARE(b.transport->events(QStringLiteral("message")).size(), 1);
         // The same QString data, not two encodings.
         QCOMPARE(a.transport->frames.last().constData(), b.transport->frames.last().constData());
-        QCOMPARE(a.transport->events(QStringLiteral("message")).first().value(QLatin1String("data")).toObject()
-                     .value(QLatin1String("n")).toInt(), 1);
+        QCOMPARE(a.transport->events(QStringLiteral("message"))
+                     .first()
+                     .value(QLatin1String("data"))
+                     .toObject()
+                     .value(QLatin1String("n"))
+                     .toInt(),
+                 1);
     }
 
     void brokerSubscriptionsAreReferenceCounted() {
@@ -153,12 +164,20 @@ private Q_SLOTS:
         const Client bob = attach(user(QStringLiteral("bob")));
         send(alice, R"({"event":"subscribe","streams":["private.bob.inbox","private.inbox"]})");
         send(bob, R"({"event":"subscribe","streams":["private.inbox"]})");
-        QCOMPARE(alice.transport->events(QStringLiteral("error")).value(0).value(QLatin1String("code")).toString(), QStringLiteral("forbidden"));
+        QCOMPARE(alice.transport->events(QStringLiteral("error"))
+                     .value(0)
+                     .value(QLatin1String("code"))
+                     .toString(),
+                 QStringLiteral("forbidden"));
         publish(QStringLiteral("private.bob.inbox"), "1");
         publish(QStringLiteral("private.alice.inbox"), "2");
         QTRY_COMPARE(alice.transport->events(QStringLiteral("message")).size(), 1);
         QCOMPARE(bob.transport->events(QStringLiteral("message")).size(), 1);
-        QCOMPARE(alice.transport->events(QStringLiteral("message")).first().value(QLatin1String("data")).toInt(), 2);
+        QCOMPARE(alice.transport->events(QStringLiteral("message"))
+                     .first()
+                     .value(QLatin1String("data"))
+                     .toInt(),
+                 2);
         QCOMPARE(metrics_.errors.value(ErrorCode::Forbidden), 1);
     }
 
@@ -176,7 +195,8 @@ private Q_SLOTS:
         send(c, R"({"event":"subscribe","streams":["a","b","c","d"]})");
         const auto errors = c.transport->events(QStringLiteral("error"));
         QCOMPARE(errors.size(), 1);
-        QCOMPARE(errors.first().value(QLatin1String("code")).toString(), QStringLiteral("too_many_subscriptions"));
+        QCOMPARE(errors.first().value(QLatin1String("code")).toString(),
+                 QStringLiteral("too_many_subscriptions"));
         QCOMPARE(errors.first().value(QLatin1String("stream")).toString(), QStringLiteral("d"));
         // Re-subscribing to a held stream is not a new subscription.
         send(c, R"({"event":"subscribe","streams":["a"]})");
@@ -202,8 +222,13 @@ private Q_SLOTS:
         hub_->broadcast({QStringLiteral("T"), QStringLiteral("B"), Level::Warning}, {});
         QTRY_COMPARE(a.transport->events(QStringLiteral("system")).size(), 1);
         QCOMPARE(b.transport->events(QStringLiteral("system")).size(), 1);
-        QCOMPARE(a.transport->events(QStringLiteral("system")).first().value(QLatin1String("data")).toObject()
-                     .value(QLatin1String("level")).toString(), QStringLiteral("warning"));
+        QCOMPARE(a.transport->events(QStringLiteral("system"))
+                     .first()
+                     .value(QLatin1String("data"))
+                     .toObject()
+                     .value(QLatin1String("level"))
+                     .toString(),
+                 QStringLiteral("warning"));
     }
 
     void plainPayloadsFromOtherServicesAndMalformedOnes() {
@@ -222,7 +247,8 @@ private Q_SLOTS:
         send(c, R"({"event":"subscribe","streams":["x"]})");
         broker_->down = true;
         std::optional<PublishResult> result;
-        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1", [&](const PublishResult& r) { result = r; });
+        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1",
+                      [&](const PublishResult& r) { result = r; });
         QTRY_VERIFY(result.has_value());
         QVERIFY(result->error.has_value());
         QCOMPARE(result->error->code, ErrorCode::Unavailable);
@@ -237,10 +263,11 @@ private Q_SLOTS:
         broker_->hung = true;
         int answers = 0;
         std::optional<PublishResult> result;
-        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1", [&](const PublishResult& r) {
-            ++answers;
-            result = r;
-        });
+        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1",
+                      [&](const PublishResult& r) {
+                          ++answers;
+                          result = r;
+                      });
         QTRY_VERIFY(result.has_value());
         QCOMPARE(result->error->code, ErrorCode::Unavailable);
         QVERIFY(result->error->message.contains(QStringLiteral("did not confirm")));
@@ -250,12 +277,24 @@ private Q_SLOTS:
     void onlineCountsAndUniqueUsers() {
         const Client watcher = attach();
         send(watcher, R"({"event":"subscribe","streams":["online"]})");
-        QCOMPARE(watcher.transport->events(QStringLiteral("online")).last().value(QLatin1String("connections")).toInt(), 1);
+        QCOMPARE(watcher.transport->events(QStringLiteral("online"))
+                     .last()
+                     .value(QLatin1String("connections"))
+                     .toInt(),
+                 1);
         const Client u1 = attach(user(QStringLiteral("u1")));
         attach(user(QStringLiteral("u1")));
         QCOMPARE(hub_->uniqueUsers(), 1);
-        QTRY_COMPARE(watcher.transport->events(QStringLiteral("online")).last().value(QLatin1String("connections")).toInt(), 3);
-        QCOMPARE(watcher.transport->events(QStringLiteral("online")).last().value(QLatin1String("users")).toInt(), 1);
+        QTRY_COMPARE(watcher.transport->events(QStringLiteral("online"))
+                         .last()
+                         .value(QLatin1String("connections"))
+                         .toInt(),
+                     3);
+        QCOMPARE(watcher.transport->events(QStringLiteral("online"))
+                     .last()
+                     .value(QLatin1String("users"))
+                     .toInt(),
+                 1);
         hub_->detach(u1.session->id());
         QCOMPARE(hub_->uniqueUsers(), 1);
     }
@@ -273,9 +312,14 @@ private Q_SLOTS:
         config_.keepaliveIntervalMs = 200;
         config_.idleTimeoutMs = 60000;
         hub_ = std::make_unique<Hub>(config_, QStringLiteral("n1"), *broker_, metrics_);
-        const Client c = attach({Identity::Role::User, QStringLiteral("u"), QDateTime::currentSecsSinceEpoch() - 3600});
+        const Client c = attach(
+            {Identity::Role::User, QStringLiteral("u"), QDateTime::currentSecsSinceEpoch() - 3600});
         QTRY_COMPARE(c.transport->closeCode, close_code::kUnauthorized);
-        QCOMPARE(c.transport->events(QStringLiteral("error")).last().value(QLatin1String("code")).toString(), QStringLiteral("unauthorized"));
+        QCOMPARE(c.transport->events(QStringLiteral("error"))
+                     .last()
+                     .value(QLatin1String("code"))
+                     .toString(),
+                 QStringLiteral("unauthorized"));
     }
 };
 

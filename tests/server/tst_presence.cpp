@@ -37,12 +37,19 @@ public:
         }
         for (BusBroker* b : std::as_const(brokers))
             if (!b->muted && b->keys.contains(key))
-                QMetaObject::invokeMethod(b, [b, key, payload] { Q_EMIT b->messageArrived(key, payload); }, Qt::QueuedConnection);
+                QMetaObject::invokeMethod(
+                    b, [b, key, payload] { Q_EMIT b->messageArrived(key, payload); },
+                    Qt::QueuedConnection);
     }
 };
 
-BusBroker::BusBroker(SharedBus& b) : bus(b) { bus.brokers.append(this); }
-BusBroker::~BusBroker() { bus.brokers.removeAll(this); }
+BusBroker::BusBroker(SharedBus& b)
+    : bus(b) {
+    bus.brokers.append(this);
+}
+BusBroker::~BusBroker() {
+    bus.brokers.removeAll(this);
+}
 void BusBroker::publish(const QString& key, const QByteArray& payload, PublishDone done) {
     if (!muted)
         bus.deliver(key, payload);
@@ -53,12 +60,13 @@ void BusBroker::publish(const QString& key, const QByteArray& payload, PublishDo
 struct TestNode {
     TestNode(SharedBus& bus, const QString& id, qint64 connections)
         : broker(bus)
-        , presence(id, 100, broker, [id, this] {
-            cluster::NodeInfo n;
-            n.id = id;
-            n.connections = this->connections;
-            return n;
-        })
+        , presence(id, 100, broker,
+                   [id, this] {
+                       cluster::NodeInfo n;
+                       n.id = id;
+                       n.connections = this->connections;
+                       return n;
+                   })
         , connections(connections) {}
     BusBroker broker;
     Presence presence;
@@ -92,7 +100,8 @@ private Q_SLOTS:
 
     void silentNodeExpiresAndCleanLeaveIsImmediate() {
         SharedBus bus;
-        TestNode a(bus, QStringLiteral("a"), 1), b(bus, QStringLiteral("b"), 5), c(bus, QStringLiteral("c"), 7);
+        TestNode a(bus, QStringLiteral("a"), 1), b(bus, QStringLiteral("b"), 5),
+            c(bus, QStringLiteral("c"), 7);
         for (TestNode* n : {&a, &b, &c})
             n->presence.start();
         b.presence.userArrived(QStringLiteral("only-on-b"));
@@ -118,7 +127,8 @@ private Q_SLOTS:
         bus.dropUsersMessages = 1; // b's next delta is lost
         b.presence.userArrived(QStringLiteral("x"));
         b.presence.userArrived(QStringLiteral("y"));
-        QTRY_COMPARE(a.presence.totals().users, 2); // heartbeat announces seq; a asks for the full set
+        QTRY_COMPARE(a.presence.totals().users,
+                     2); // heartbeat announces seq; a asks for the full set
         bus.dropUsersMessages = 1;
         b.presence.userLeft(QStringLiteral("x"));
         QTRY_COMPARE(a.presence.totals().users, 1);

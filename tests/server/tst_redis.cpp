@@ -25,7 +25,8 @@ RedisUrl urlOf(const QString& text) {
 
 // Runs one command and waits for its answer. The result lives on the heap so a late answer
 // after a timeout cannot write into a dead stack frame.
-std::optional<RedisReply> run(RedisConnection& c, const QByteArrayList& argv, int timeoutMs = 5000) {
+std::optional<RedisReply> run(RedisConnection& c, const QByteArrayList& argv,
+                              int timeoutMs = 5000) {
     auto out = std::make_shared<std::optional<RedisReply>>();
     c.command(argv, [out](const RedisReply& r) { *out = r; });
     if (!QTest::qWaitFor([&] { return out->has_value(); }, timeoutMs))
@@ -34,7 +35,8 @@ std::optional<RedisReply> run(RedisConnection& c, const QByteArrayList& argv, in
 }
 
 // Dynamic subscriptions are confirmed asynchronously; Redis itself says when they are live.
-bool waitSubscribers(RedisConnection& c, const QByteArray& channel, qint64 n, int timeoutMs = 5000) {
+bool waitSubscribers(RedisConnection& c, const QByteArray& channel, qint64 n,
+                     int timeoutMs = 5000) {
     return QTest::qWaitFor(
         [&] {
             const auto r = run(c, {"PUBSUB", "NUMSUB", channel});
@@ -48,12 +50,16 @@ struct Inbox {
     QList<QPair<QString, QByteArray>> items;
     explicit Inbox(Broker& b) {
         QObject::connect(&b, &Broker::messageArrived, &b,
-                         [this](const QString& k, const QByteArray& p) { items.append({k, p}); });
+                         [this](const QString& k, const QByteArray& p) {
+                             items.append({k, p});
+                         });
     }
     qsizetype count(const QString& key, const QByteArray& payload) const {
         return items.count({key, payload});
     }
-    bool has(const QString& key, const QByteArray& payload) const { return count(key, payload) > 0; }
+    bool has(const QString& key, const QByteArray& payload) const {
+        return count(key, payload) > 0;
+    }
 };
 
 struct PublishResult {
@@ -104,8 +110,8 @@ private Q_SLOTS:
                                 << QString();
         };
         auto bad = [](const char* name, const char* text, const char* error) {
-            QTest::newRow(name) << QString::fromUtf8(text) << QString() << 0 << QString() << QString() << 0
-                                << QString::fromUtf8(error);
+            QTest::newRow(name) << QString::fromUtf8(text) << QString() << 0 << QString()
+                                << QString() << 0 << QString::fromUtf8(error);
         };
         ok("host only", "redis://localhost", "localhost", 6379, "", "", 0);
         ok("port and db", "redis://127.0.0.1:6380/2", "127.0.0.1", 6380, "", "", 2);
@@ -173,7 +179,8 @@ private Q_SLOTS:
                  QStringLiteral("redis://alice:***@h:1/2"));
         QCOMPARE(urlOf(QStringLiteral("redis://:s3cret@h")).redacted(),
                  QStringLiteral("redis://:***@h:6379"));
-        QCOMPARE(urlOf(QStringLiteral("redis://[::1]")).redacted(), QStringLiteral("redis://[::1]:6379"));
+        QCOMPARE(urlOf(QStringLiteral("redis://[::1]")).redacted(),
+                 QStringLiteral("redis://[::1]:6379"));
         RedisBroker b(urlOf(QStringLiteral("redis://:s3cret@127.0.0.1:6379")), "herald:", {});
         QCOMPARE(b.describe(), QStringLiteral("redis 127.0.0.1:6379"));
     }
@@ -236,7 +243,8 @@ private Q_SLOTS:
 
         r = run(c, {"NOSUCHCOMMAND", "x"});
         QVERIFY(r && r->isError() && !r->local);
-        QVERIFY2(r->errorText().contains(QLatin1String("unknown command")), qPrintable(r->errorText()));
+        QVERIFY2(r->errorText().contains(QLatin1String("unknown command")),
+                 qPrintable(r->errorText()));
         QVERIFY(c.isReady()); // an error reply is an answer, not a broken connection
     }
 
@@ -263,7 +271,10 @@ private Q_SLOTS:
         RedisConnection c(url());
         int calls = 0;
         RedisReply got;
-        c.command({"PING"}, [&](const RedisReply& r) { ++calls; got = r; });
+        c.command({"PING"}, [&](const RedisReply& r) {
+            ++calls;
+            got = r;
+        });
         QCOMPARE(calls, 0); // never inside command()
         QTRY_COMPARE(calls, 1);
         QVERIFY(got.isError() && got.local);
@@ -276,7 +287,10 @@ private Q_SLOTS:
         QTRY_VERIFY(c.isReady());
         int calls = 0;
         RedisReply got;
-        c.command({"BLPOP", "stop-test-never", "0"}, [&](const RedisReply& r) { ++calls; got = r; });
+        c.command({"BLPOP", "stop-test-never", "0"}, [&](const RedisReply& r) {
+            ++calls;
+            got = r;
+        });
         c.stop();
         QCOMPARE(calls, 0);
         QTRY_COMPARE(calls, 1);
@@ -301,7 +315,10 @@ private Q_SLOTS:
         d->start();
         QTRY_VERIFY(d->isReady());
         int second = 0;
-        d->command({"PING"}, [&](const RedisReply&) { delete d; d = nullptr; });
+        d->command({"PING"}, [&](const RedisReply&) {
+            delete d;
+            d = nullptr;
+        });
         d->command({"PING"}, [&](const RedisReply&) { ++second; });
         QTRY_VERIFY(d == nullptr);
 
@@ -313,7 +330,11 @@ private Q_SLOTS:
         s->start();
         QTRY_VERIFY(pub.isReady() && s->isReady());
         int messages = 0;
-        connect(s, &RedisConnection::message, this, [&] { ++messages; delete s; s = nullptr; });
+        connect(s, &RedisConnection::message, this, [&] {
+            ++messages;
+            delete s;
+            s = nullptr;
+        });
         pub.command({"PUBLISH", "destroy-test", "1"});
         pub.command({"PUBLISH", "destroy-test", "2"});
         QTRY_VERIFY(s == nullptr);
@@ -349,7 +370,8 @@ private Q_SLOTS:
         QSignalSpy down(&c, &RedisConnection::down);
         int calls = 0;
         c.start();
-        c.command({"PING"}, [&](const RedisReply& r) { calls += r.local ? 1 : 100; }); // not Ready yet
+        c.command({"PING"},
+                  [&](const RedisReply& r) { calls += r.local ? 1 : 100; }); // not Ready yet
         QTRY_VERIFY(down.count() >= 2);
         QVERIFY2(down.first().first().toString().contains(QLatin1String("no answer within 200 ms")),
                  qPrintable(down.first().first().toString()));
@@ -389,7 +411,8 @@ private Q_SLOTS:
         QTRY_VERIFY(inA.has(QStringLiteral("public.news"), "marker") &&
                     inB.has(QStringLiteral("public.news"), "marker"));
         QCOMPARE(inB.count(QStringLiteral("public.news"), "hello"), 1);
-        QCOMPARE(inA.count(QStringLiteral("public.news"), "hello"), 1); // a node hears its own publish
+        QCOMPARE(inA.count(QStringLiteral("public.news"), "hello"),
+                 1); // a node hears its own publish
         QCOMPARE(inB.items.size(), 2);
         QCOMPARE(inA.items.size(), 2);
 
@@ -419,7 +442,8 @@ private Q_SLOTS:
         const auto r = run(other, {"PUBLISH", "herald:public.x", payload});
         QVERIFY(r && r->integer == 1);
         QTRY_COMPARE(in.items.size(), 1);
-        QCOMPARE(in.items.first(), (QPair<QString, QByteArray>(QStringLiteral("public.x"), payload)));
+        QCOMPARE(in.items.first(),
+                 (QPair<QString, QByteArray>(QStringLiteral("public.x"), payload)));
     }
 
     void manyAndLargeMessagesArriveInOrder() {
@@ -434,8 +458,9 @@ private Q_SLOTS:
         const int n = 5000; // pipelined: many replies per socket read, partial frames between reads
         auto acks = std::make_shared<int>(0);
         for (int i = 0; i < n; ++i)
-            other.command({"PUBLISH", "herald:public.bulk", QByteArray::number(i).leftJustified(300, '.')},
-                          [acks](const RedisReply& r) { *acks += r.integer == 1; });
+            other.command(
+                {"PUBLISH", "herald:public.bulk", QByteArray::number(i).leftJustified(300, '.')},
+                [acks](const RedisReply& r) { *acks += r.integer == 1; });
         const QByteArray large(1 << 20, 'x');
         other.command({"PUBLISH", "herald:public.bulk", large});
         QTRY_COMPARE_WITH_TIMEOUT(in.items.size(), n + 1, 20000);
@@ -446,8 +471,9 @@ private Q_SLOTS:
     }
 
     void bridgedChannelsArriveUnderTheirKey() {
-        auto b = broker(url(), {{QStringLiteral("change-notifier"), QStringLiteral("public.config")},
-                                {QStringLiteral("orders.*"), QStringLiteral("public.orders")}});
+        auto b =
+            broker(url(), {{QStringLiteral("change-notifier"), QStringLiteral("public.config")},
+                           {QStringLiteral("orders.*"), QStringLiteral("public.orders")}});
         Inbox in(*b);
         b->subscribe(QStringLiteral("public.*")); // a pattern key arrives under the pattern
         b->start();
@@ -485,7 +511,8 @@ private Q_SLOTS:
         wrong.start();
         QTRY_VERIFY(!down.isEmpty());
         const QString reason = down.first().first().toString();
-        QVERIFY2(reason.contains(QLatin1String("AUTH failed")) && reason.contains(QLatin1String("WRONGPASS")),
+        QVERIFY2(reason.contains(QLatin1String("AUTH failed")) &&
+                     reason.contains(QLatin1String("WRONGPASS")),
                  qPrintable(reason));
         QVERIFY(!reason.contains(QLatin1String("nope")));
         QVERIFY(!wrong.isReady());

@@ -12,11 +12,17 @@ class AdminCodecTest : public QObject {
 private Q_SLOTS:
     void commandsRoundTrip() {
         const QList<AdminCommand> commands = {
-            BroadcastCommand{QStringLiteral("c1"), {Target::Kind::Stream, QStringLiteral("promotional")},
+            BroadcastCommand{QStringLiteral("c1"),
+                             {Target::Kind::Stream, QStringLiteral("promotional")},
                              {QStringLiteral("T"), QStringLiteral("B"), Level::Warning}},
-            BroadcastCommand{QStringLiteral("c2"), {}, {QString(), QStringLiteral("B"), Level::Info}},
-            StreamsCommand{20}, DrainCommand{QStringLiteral("n2")}, DisconnectCommand{QStringLiteral("u1")},
-            AuditCommand{10}, SubscribeRequest{{QStringLiteral("public.x")}, {}}, PingRequest{},
+            BroadcastCommand{
+                QStringLiteral("c2"), {}, {QString(), QStringLiteral("B"), Level::Info}},
+            StreamsCommand{20},
+            DrainCommand{QStringLiteral("n2")},
+            DisconnectCommand{QStringLiteral("u1")},
+            AuditCommand{10},
+            SubscribeRequest{{QStringLiteral("public.x")}, {}},
+            PingRequest{},
         };
         for (const AdminCommand& c : commands) {
             const auto decoded = decodeCommand(encode(c));
@@ -30,8 +36,12 @@ private Q_SLOTS:
         QTest::addColumn<QString>("code");
         QTest::newRow("not json") << QByteArray("{") << "bad_json";
         QTest::newRow("unknown") << QByteArray(R"({"event":"explode"})") << "unknown_event";
-        QTest::newRow("bad target") << QByteArray(R"({"event":"broadcast","body":"b","target":{"kind":"planet"}})") << "bad_request";
-        QTest::newRow("target without value") << QByteArray(R"({"event":"broadcast","body":"b","target":{"kind":"user"}})") << "bad_request";
+        QTest::newRow("bad target")
+            << QByteArray(R"({"event":"broadcast","body":"b","target":{"kind":"planet"}})")
+            << "bad_request";
+        QTest::newRow("target without value")
+            << QByteArray(R"({"event":"broadcast","body":"b","target":{"kind":"user"}})")
+            << "bad_request";
         QTest::newRow("empty notice") << QByteArray(R"({"event":"broadcast"})") << "bad_request";
         QTest::newRow("drain without node") << QByteArray(R"({"event":"drain"})") << "bad_request";
     }
@@ -47,13 +57,19 @@ private Q_SLOTS:
         cluster::NodeInfo n;
         n.id = QStringLiteral("n1");
         n.connections = 3;
-        BroadcastReport report{QStringLiteral("c1"), QStringLiteral("m1"), {Target::Kind::Node, QStringLiteral("n1")}, {}};
+        BroadcastReport report{QStringLiteral("c1"),
+                               QStringLiteral("m1"),
+                               {Target::Kind::Node, QStringLiteral("n1")},
+                               {}};
         report.deliveredByNode.insert(QStringLiteral("n1"), 3);
         report.deliveredByNode.insert(QStringLiteral("n2"), 4);
         QCOMPARE(report.delivered(), 7);
         const QList<AdminEvent> events = {
-            ClusterSnapshot{{n}, 3, 2}, report, StreamsReport{{{QStringLiteral("public.x"), 9}}},
-            AuditReport{{{1, QStringLiteral("alice"), QStringLiteral("broadcast"), QStringLiteral("all"), QStringLiteral("T")}}},
+            ClusterSnapshot{{n}, 3, 2},
+            report,
+            StreamsReport{{{QStringLiteral("public.x"), 9}}},
+            AuditReport{{{1, QStringLiteral("alice"), QStringLiteral("broadcast"),
+                          QStringLiteral("all"), QStringLiteral("T")}}},
             Ack{QStringLiteral("c1"), QStringLiteral("drain")},
         };
         for (const AdminEvent& e : events) {
@@ -61,7 +77,8 @@ private Q_SLOTS:
             using Either = std::variant<AdminEvent, ServerMessage>;
             QVERIFY(std::holds_alternative<Either>(decoded));
             const auto& v = std::get<Either>(decoded);
-            QVERIFY2(std::holds_alternative<AdminEvent>(v) && std::get<AdminEvent>(v) == e, encode(e).constData());
+            QVERIFY2(std::holds_alternative<AdminEvent>(v) && std::get<AdminEvent>(v) == e,
+                     encode(e).constData());
         }
         const auto pong = decodeEvent(R"({"event":"pong"})");
         using Either = std::variant<AdminEvent, ServerMessage>;

@@ -23,31 +23,34 @@ private Q_SLOTS:
     }
 
     void plainJsonFromOtherServices() {
-        for (const QByteArray& json : {QByteArray(R"( {"x": 1} )"), QByteArray("42"), QByteArray(R"("text")"),
-                                        QByteArray("[true, null]")}) {
+        for (const QByteArray& json : {QByteArray(R"( {"x": 1} )"), QByteArray("42"),
+                                       QByteArray(R"("text")"), QByteArray("[true, null]")}) {
             const auto decoded = bus::decode(json);
             QVERIFY2(std::holds_alternative<bus::Message>(decoded), json.constData());
             QVERIFY(std::get<bus::Message>(decoded).id.isEmpty());
         }
-        QCOMPARE(std::get<bus::Message>(bus::decode(R"( {"x": 1} )")).dataJson, QByteArray(R"({"x":1})"));
+        QCOMPARE(std::get<bus::Message>(bus::decode(R"( {"x": 1} )")).dataJson,
+                 QByteArray(R"({"x":1})"));
     }
 
     void malformedPayloadsAreRefused() {
         for (const QByteArray& bad : {QByteArray("not json"), QByteArray(), QByteArray("1 2"),
-                                       QByteArray("\x1e{\"id\":\"x\"}"), QByteArray("\x1e[]\n1"),
-                                       QByteArray("\x1e{\"id\":\"x\"}\n{broken")})
+                                      QByteArray("\x1e{\"id\":\"x\"}"), QByteArray("\x1e[]\n1"),
+                                      QByteArray("\x1e{\"id\":\"x\"}\n{broken")})
             QVERIFY2(std::holds_alternative<Error>(bus::decode(bad)), bad.toHex().constData());
     }
 
     void frameIsValidJsonWithEscapedFields() {
-        const QByteArray frame = bus::encodeMessageFrame(QStringLiteral("private.u\"1.x"), QStringLiteral("i\\d"), R"({"k":"v"})");
+        const QByteArray frame = bus::encodeMessageFrame(QStringLiteral("private.u\"1.x"),
+                                                         QStringLiteral("i\\d"), R"({"k":"v"})");
         QJsonParseError err;
         const QJsonObject o = QJsonDocument::fromJson(frame, &err).object();
         QCOMPARE(err.error, QJsonParseError::NoError);
         QCOMPARE(o.value(QLatin1String("event")).toString(), QStringLiteral("message"));
         QCOMPARE(o.value(QLatin1String("stream")).toString(), QStringLiteral("private.u\"1.x"));
         QCOMPARE(o.value(QLatin1String("id")).toString(), QStringLiteral("i\\d"));
-        QCOMPARE(o.value(QLatin1String("data")).toObject().value(QLatin1String("k")).toString(), QStringLiteral("v"));
+        QCOMPARE(o.value(QLatin1String("data")).toObject().value(QLatin1String("k")).toString(),
+                 QStringLiteral("v"));
     }
 };
 

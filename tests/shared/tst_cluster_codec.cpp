@@ -21,15 +21,24 @@ private Q_SLOTS:
         node.brokerLagMs = 3;
         const QList<ControlMessage> messages = {
             Heartbeat{node, 123, 9, 500},
-            UsersChanged{QStringLiteral("n1"), 4, false, {QStringLiteral("a")}, {QStringLiteral("b")}},
-            UsersChanged{QStringLiteral("n1"), 5, true, {QStringLiteral("a"), QStringLiteral("c")}, {}},
+            UsersChanged{
+                QStringLiteral("n1"), 4, false, {QStringLiteral("a")}, {QStringLiteral("b")}},
+            UsersChanged{
+                QStringLiteral("n1"), 5, true, {QStringLiteral("a"), QStringLiteral("c")}, {}},
             SyncRequest{QStringLiteral("*"), QStringLiteral("n2")},
             Leave{QStringLiteral("n1")},
-            AdminBroadcast{QStringLiteral("m1"), QStringLiteral("n1"), QStringLiteral("r1"), QStringLiteral("stream"),
-                           QStringLiteral("public.x"), {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
+            AdminBroadcast{QStringLiteral("m1"),
+                           QStringLiteral("n1"),
+                           QStringLiteral("r1"),
+                           QStringLiteral("stream"),
+                           QStringLiteral("public.x"),
+                           {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
             DeliveryReport{QStringLiteral("m1"), QStringLiteral("n1"), QStringLiteral("n2"), 42},
             StreamsQuery{QStringLiteral("q1"), QStringLiteral("n1")},
-            StreamsAnswer{QStringLiteral("q1"), QStringLiteral("n1"), QStringLiteral("n2"), {{QStringLiteral("public.x"), 3}}},
+            StreamsAnswer{QStringLiteral("q1"),
+                          QStringLiteral("n1"),
+                          QStringLiteral("n2"),
+                          {{QStringLiteral("public.x"), 3}}},
             DrainOrder{QStringLiteral("n2"), QStringLiteral("n1")},
             DisconnectOrder{QStringLiteral("u1"), QStringLiteral("n1")},
         };
@@ -46,9 +55,10 @@ private Q_SLOTS:
     }
 
     void malformedControlMessagesAreRefused() {
-        for (const QByteArray& bad : {QByteArray(), QByteArray("{"), QByteArray(R"({"type":"nope","node":"n"})"),
-                                       QByteArray(R"({"type":"heartbeat","node":{}})"), QByteArray(R"({"type":"leave"})"),
-                                       QByteArray("[]")})
+        for (const QByteArray& bad :
+             {QByteArray(), QByteArray("{"), QByteArray(R"({"type":"nope","node":"n"})"),
+              QByteArray(R"({"type":"heartbeat","node":{}})"), QByteArray(R"({"type":"leave"})"),
+              QByteArray("[]")})
             QVERIFY2(!decode(bad).has_value(), bad.constData());
     }
 };

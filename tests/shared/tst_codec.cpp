@@ -20,18 +20,30 @@ private Q_SLOTS:
         QTest::addColumn<ErrorCode>("code");
         QTest::addColumn<QString>("mentions");
         QTest::newRow("empty") << QByteArray() << ErrorCode::BadJson << "malformed JSON";
-        QTest::newRow("truncated") << QByteArray(R"({"event":"ping")") << ErrorCode::BadJson << "offset";
-        QTest::newRow("trailing garbage") << QByteArray(R"({"event":"ping"} x)") << ErrorCode::BadJson << "malformed";
+        QTest::newRow("truncated")
+            << QByteArray(R"({"event":"ping")") << ErrorCode::BadJson << "offset";
+        QTest::newRow("trailing garbage")
+            << QByteArray(R"({"event":"ping"} x)") << ErrorCode::BadJson << "malformed";
         QTest::newRow("array") << QByteArray("[1]") << ErrorCode::BadRequest << "object";
         QTest::newRow("no event") << QByteArray("{}") << ErrorCode::BadRequest << "\"event\"";
-        QTest::newRow("event not string") << QByteArray(R"({"event":5})") << ErrorCode::BadRequest << "string";
-        QTest::newRow("unknown event") << QByteArray(R"({"event":"dance"})") << ErrorCode::UnknownEvent << "dance";
-        QTest::newRow("no streams") << QByteArray(R"({"event":"subscribe"})") << ErrorCode::BadRequest << "streams";
-        QTest::newRow("streams not array") << QByteArray(R"({"event":"subscribe","streams":"a"})") << ErrorCode::BadRequest << "array";
-        QTest::newRow("streams empty") << QByteArray(R"({"event":"unsubscribe","streams":[]})") << ErrorCode::BadRequest << "empty";
-        QTest::newRow("stream not string") << QByteArray(R"({"event":"subscribe","streams":[1]})") << ErrorCode::BadRequest << "strings";
-        QTest::newRow("since not object") << QByteArray(R"({"event":"subscribe","streams":["a"],"since":[]})") << ErrorCode::BadRequest << "since";
-        QTest::newRow("since id not string") << QByteArray(R"({"event":"subscribe","streams":["a"],"since":{"a":1}})") << ErrorCode::BadRequest << "since";
+        QTest::newRow("event not string")
+            << QByteArray(R"({"event":5})") << ErrorCode::BadRequest << "string";
+        QTest::newRow("unknown event")
+            << QByteArray(R"({"event":"dance"})") << ErrorCode::UnknownEvent << "dance";
+        QTest::newRow("no streams")
+            << QByteArray(R"({"event":"subscribe"})") << ErrorCode::BadRequest << "streams";
+        QTest::newRow("streams not array") << QByteArray(R"({"event":"subscribe","streams":"a"})")
+                                           << ErrorCode::BadRequest << "array";
+        QTest::newRow("streams empty") << QByteArray(R"({"event":"unsubscribe","streams":[]})")
+                                       << ErrorCode::BadRequest << "empty";
+        QTest::newRow("stream not string") << QByteArray(R"({"event":"subscribe","streams":[1]})")
+                                           << ErrorCode::BadRequest << "strings";
+        QTest::newRow("since not object")
+            << QByteArray(R"({"event":"subscribe","streams":["a"],"since":[]})")
+            << ErrorCode::BadRequest << "since";
+        QTest::newRow("since id not string")
+            << QByteArray(R"({"event":"subscribe","streams":["a"],"since":{"a":1}})")
+            << ErrorCode::BadRequest << "since";
     }
     void clientErrors() {
         QFETCH(QByteArray, json);
@@ -46,7 +58,8 @@ private Q_SLOTS:
 
     void clientRoundTrip() {
         const QList<ClientMessage> messages = {
-            SubscribeRequest{{QStringLiteral("a"), QStringLiteral("private.b")}, {{QStringLiteral("a"), QStringLiteral("id-1")}}},
+            SubscribeRequest{{QStringLiteral("a"), QStringLiteral("private.b")},
+                             {{QStringLiteral("a"), QStringLiteral("id-1")}}},
             UnsubscribeRequest{{QStringLiteral("a")}},
             PingRequest{},
         };
@@ -58,7 +71,8 @@ private Q_SLOTS:
     }
 
     void duplicateStreamsCollapse() {
-        const auto decoded = codec::decodeClientMessage(R"({"event":"subscribe","streams":["a","a","b"]})");
+        const auto decoded =
+            codec::decodeClientMessage(R"({"event":"subscribe","streams":["a","a","b"]})");
         const auto& request = std::get<SubscribeRequest>(std::get<ClientMessage>(decoded));
         QCOMPARE(request.streams, (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
     }
@@ -69,8 +83,10 @@ private Q_SLOTS:
             WelcomeEvent{QStringLiteral("n1"), QStringLiteral("s2"), QString(), 1},
             SubscribedEvent{{QStringLiteral("public.a")}},
             UnsubscribedEvent{{QStringLiteral("public.a")}},
-            MessageEvent{QStringLiteral("public.a"), QStringLiteral("id"), QJsonObject{{QStringLiteral("k"), 1}}},
-            SystemEvent{QStringLiteral("id"), {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
+            MessageEvent{QStringLiteral("public.a"), QStringLiteral("id"),
+                         QJsonObject{{QStringLiteral("k"), 1}}},
+            SystemEvent{QStringLiteral("id"),
+                        {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
             OnlineEvent{12, 7},
             ErrorEvent{{ErrorCode::Forbidden, QStringLiteral("no")}, QStringLiteral("private.x.y")},
             PongEvent{},
@@ -82,7 +98,8 @@ private Q_SLOTS:
             QVERIFY2(std::get<ServerMessage>(decoded) == m, json.constData());
         }
         // Anonymous is null on the wire, not an empty string.
-        QVERIFY(codec::encode(WelcomeEvent{QStringLiteral("n"), QStringLiteral("s"), {}, 1}).contains(R"("user":null)"));
+        QVERIFY(codec::encode(WelcomeEvent{QStringLiteral("n"), QStringLiteral("s"), {}, 1})
+                    .contains(R"("user":null)"));
     }
 
     void everyErrorCodeHasAStableName() {
@@ -106,12 +123,15 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("json");
         QTest::addColumn<bool>("ok");
         QTest::addColumn<QString>("mentions");
-        QTest::newRow("object data") << QByteArray(R"({"stream":"a","data":{"x":1}})") << true << "";
+        QTest::newRow("object data")
+            << QByteArray(R"({"stream":"a","data":{"x":1}})") << true << "";
         QTest::newRow("null data") << QByteArray(R"({"stream":"a","data":null})") << true << "";
-        QTest::newRow("with user") << QByteArray(R"({"stream":"a","user":"u","data":1})") << true << "";
+        QTest::newRow("with user")
+            << QByteArray(R"({"stream":"a","user":"u","data":1})") << true << "";
         QTest::newRow("no data") << QByteArray(R"({"stream":"a"})") << false << "data";
         QTest::newRow("no stream") << QByteArray(R"({"data":1})") << false << "stream";
-        QTest::newRow("user not string") << QByteArray(R"({"stream":"a","user":1,"data":1})") << false << "user";
+        QTest::newRow("user not string")
+            << QByteArray(R"({"stream":"a","user":1,"data":1})") << false << "user";
         QTest::newRow("not json") << QByteArray("stream=a") << false << "malformed";
     }
     void publishRequests() {
@@ -123,20 +143,26 @@ private Q_SLOTS:
         if (!ok)
             QVERIFY(std::get<Error>(decoded).message.contains(mentions));
         else
-            QVERIFY(codec::decodePublishRequest(codec::encode(std::get<PublishRequest>(decoded))) == decoded);
+            QVERIFY(codec::decodePublishRequest(codec::encode(std::get<PublishRequest>(decoded))) ==
+                    decoded);
     }
 
     void broadcastRequests_data() {
         QTest::addColumn<QByteArray>("json");
         QTest::addColumn<bool>("ok");
         QTest::newRow("body only") << QByteArray(R"({"body":"hello"})") << true;
-        QTest::newRow("title and level") << QByteArray(R"({"title":"t","level":"warning"})") << true;
+        QTest::newRow("title and level")
+            << QByteArray(R"({"title":"t","level":"warning"})") << true;
         QTest::newRow("neither") << QByteArray(R"({"level":"info"})") << false;
         QTest::newRow("blank") << QByteArray(R"({"title":"  ","body":""})") << false;
         QTest::newRow("bad level") << QByteArray(R"({"body":"b","level":"panic"})") << false;
         QTest::newRow("title not string") << QByteArray(R"({"title":3})") << false;
-        QTest::newRow("title too long") << QByteArray(R"({"title":")" + QByteArray(codec::kMaxTitleLength + 1, 't') + R"("})") << false;
-        QTest::newRow("body too long") << QByteArray(R"({"body":")" + QByteArray(codec::kMaxBodyLength + 1, 'b') + R"("})") << false;
+        QTest::newRow("title too long")
+            << QByteArray(R"({"title":")" + QByteArray(codec::kMaxTitleLength + 1, 't') + R"("})")
+            << false;
+        QTest::newRow("body too long")
+            << QByteArray(R"({"body":")" + QByteArray(codec::kMaxBodyLength + 1, 'b') + R"("})")
+            << false;
     }
     void broadcastRequests() {
         QFETCH(QByteArray, json);
@@ -148,9 +174,15 @@ private Q_SLOTS:
     }
 
     void httpErrorShape() {
-        const QJsonObject o = QJsonDocument::fromJson(codec::encodeHttpError({ErrorCode::TooLarge, QStringLiteral("big")})).object();
-        QCOMPARE(o.value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(), QStringLiteral("too_large"));
-        QCOMPARE(o.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(), QStringLiteral("big"));
+        const QJsonObject o =
+            QJsonDocument::fromJson(
+                codec::encodeHttpError({ErrorCode::TooLarge, QStringLiteral("big")}))
+                .object();
+        QCOMPARE(o.value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(),
+                 QStringLiteral("too_large"));
+        QCOMPARE(
+            o.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(),
+            QStringLiteral("big"));
     }
 };
 

@@ -50,18 +50,42 @@ private Q_SLOTS:
         QTest::addColumn<QString>("spec");
         QTest::addColumn<QString>("user");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("bare public") << "promotional" << "" << "public.promotional";
-        QTest::newRow("full public") << "public.promotional" << "" << "public.promotional";
-        QTest::newRow("own private short") << "private.order" << "u42" << "private.u42.order";
-        QTest::newRow("own private full") << "private.u42.order" << "u42" << "private.u42.order";
-        QTest::newRow("dotted user") << "private.a.b.order" << "a.b" << "private.a.b.order";
-        QTest::newRow("other user") << "private.u7.order" << "u42" << "!forbidden";
-        QTest::newRow("anonymous private") << "private.order" << "" << "!forbidden";
-        QTest::newRow("bad public") << "public.a b" << "" << "!bad_stream";
-        QTest::newRow("bad private name") << "private.u42.a*b" << "u42" << "!bad_stream";
-        QTest::newRow("bad bare") << "x.y" << "" << "!bad_stream";
-        QTest::newRow("online") << "online" << "" << "online";
-        QTest::newRow("system") << "system" << "" << "system";
+        QTest::newRow("bare public") << "promotional"
+                                     << ""
+                                     << "public.promotional";
+        QTest::newRow("full public") << "public.promotional"
+                                     << ""
+                                     << "public.promotional";
+        QTest::newRow("own private short") << "private.order"
+                                           << "u42"
+                                           << "private.u42.order";
+        QTest::newRow("own private full") << "private.u42.order"
+                                          << "u42"
+                                          << "private.u42.order";
+        QTest::newRow("dotted user") << "private.a.b.order"
+                                     << "a.b"
+                                     << "private.a.b.order";
+        QTest::newRow("other user") << "private.u7.order"
+                                    << "u42"
+                                    << "!forbidden";
+        QTest::newRow("anonymous private") << "private.order"
+                                           << ""
+                                           << "!forbidden";
+        QTest::newRow("bad public") << "public.a b"
+                                    << ""
+                                    << "!bad_stream";
+        QTest::newRow("bad private name") << "private.u42.a*b"
+                                          << "u42"
+                                          << "!bad_stream";
+        QTest::newRow("bad bare") << "x.y"
+                                  << ""
+                                  << "!bad_stream";
+        QTest::newRow("online") << "online"
+                                << ""
+                                << "online";
+        QTest::newRow("system") << "system"
+                                << ""
+                                << "system";
     }
     void subscriber() {
         QFETCH(QString, spec);
@@ -74,15 +98,33 @@ private Q_SLOTS:
         QTest::addColumn<QString>("spec");
         QTest::addColumn<QString>("user");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("bare") << "news" << "" << "public.news";
-        QTest::newRow("public") << "public.news" << "" << "public.news";
-        QTest::newRow("private full") << "private.u42.order" << "" << "private.u42.order";
-        QTest::newRow("user field") << "order" << "u42" << "private.u42.order";
-        QTest::newRow("user with prefixed stream") << "public.news" << "u42" << "!bad_request";
-        QTest::newRow("user with private stream") << "private.u1.x" << "u42" << "!bad_request";
-        QTest::newRow("private without user") << "private.order" << "" << "!bad_stream";
-        QTest::newRow("bad user") << "order" << "a b" << "!bad_request";
-        QTest::newRow("system") << "system" << "" << "system";
+        QTest::newRow("bare") << "news"
+                              << ""
+                              << "public.news";
+        QTest::newRow("public") << "public.news"
+                                << ""
+                                << "public.news";
+        QTest::newRow("private full") << "private.u42.order"
+                                      << ""
+                                      << "private.u42.order";
+        QTest::newRow("user field") << "order"
+                                    << "u42"
+                                    << "private.u42.order";
+        QTest::newRow("user with prefixed stream") << "public.news"
+                                                   << "u42"
+                                                   << "!bad_request";
+        QTest::newRow("user with private stream") << "private.u1.x"
+                                                  << "u42"
+                                                  << "!bad_request";
+        QTest::newRow("private without user") << "private.order"
+                                              << ""
+                                              << "!bad_stream";
+        QTest::newRow("bad user") << "order"
+                                  << "a b"
+                                  << "!bad_request";
+        QTest::newRow("system") << "system"
+                                << ""
+                                << "system";
     }
     void publisher() {
         QFETCH(QString, spec);
