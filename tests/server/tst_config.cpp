@@ -86,6 +86,13 @@ private Q_SLOTS:
         QCOMPARE(c.handshakeTimeoutMs, 1500);
         QCOMPARE(c.keepaliveIntervalMs, 60000);
         QCOMPARE(c.idleTimeoutMs, 120000);
+        QCOMPARE(ok(load({QStringLiteral("--drain-period"), QStringLiteral("30s")})).drainPeriodMs,
+                 30000);
+        QCOMPARE(
+            ok(load({}, {QStringLiteral("HERALD_HEARTBEAT_INTERVAL=250ms")})).heartbeatIntervalMs,
+            250);
+        QCOMPARE(ok(load({QStringLiteral("--redis-url"), QStringLiteral("redis://h:1")})).redisUrl,
+                 QStringLiteral("redis://h:1"));
         QVERIFY(c.devMode);
         QCOMPARE(ok(load({QStringLiteral("--listen"), QStringLiteral("[::1]:7000")})).listenAddress,
                  QHostAddress(QStringLiteral("::1")));
