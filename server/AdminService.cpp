@@ -36,8 +36,8 @@ AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& p
     , presence_(presence)
     , audit_(audit)
     , drainSelf_(std::move(drainSelf)) {
-    // The control channel is subscribed by Presence for the node's whole life.
-    connect(&broker_, &Broker::messageArrived, this, &AdminService::onBusMessage);
+    // Presence owns the control channel and decodes each message once.
+    connect(&presence_, &Presence::controlMessage, this, &AdminService::onControlMessage);
     hub_.setAdminHandler([this](Session& session, const admin::AdminCommand& command) {
         onCommand(session, command);
     });
@@ -254,28 +254,23 @@ void AdminService::disconnect(Session& session, const admin::DisconnectCommand& 
 
 // ---- the control channel ----
 
-void AdminService::onBusMessage(const QString& key, const QByteArray& payload) {
-    if (key != cluster::kControlKey)
-        return;
-    const auto message = cluster::decode(payload);
-    if (!message)
-        return; // Presence logs malformed control messages
-    if (const auto* b = std::get_if<cluster::AdminBroadcast>(&*message)) {
+void AdminService::onControlMessage(const cluster::ControlMessage& message) {
+    if (const auto* b = std::get_if<cluster::AdminBroadcast>(&message)) {
         onBroadcast(*b);
-    } else if (const auto* r = std::get_if<cluster::DeliveryReport>(&*message)) {
+    } else if (const auto* r = std::get_if<cluster::DeliveryReport>(&message)) {
         onDeliveryReport(*r);
-    } else if (const auto* q = std::get_if<cluster::StreamsQuery>(&*message)) {
+    } else if (const auto* q = std::get_if<cluster::StreamsQuery>(&message)) {
         send(cluster::StreamsAnswer{q->queryId, q->origin, selfId_,
                                     hub_.topStreams(kStreamsPerNode)},
              0);
-    } else if (const auto* a = std::get_if<cluster::StreamsAnswer>(&*message)) {
+    } else if (const auto* a = std::get_if<cluster::StreamsAnswer>(&message)) {
         onStreamsAnswer(*a);
-    } else if (const auto* d = std::get_if<cluster::DrainOrder>(&*message)) {
+    } else if (const auto* d = std::get_if<cluster::DrainOrder>(&message)) {
         if (d->node == selfId_ && drainSelf_) {
             qCInfo(lcAdmin).noquote() << "drain ordered by an admin on" << d->origin;
             drainSelf_();
         }
-    } else if (const auto* x = std::get_if<cluster::DisconnectOrder>(&*message)) {
+    } else if (const auto* x = std::get_if<cluster::DisconnectOrder>(&message)) {
         const int closed = hub_.closeWhere(
             [x](const Session& s) {
                 return s.identity().role == Identity::Role::User && s.identity().user == x->user;

@@ -40,7 +40,7 @@ private:
     void drain(Session& session, const admin::DrainCommand& command);
     void disconnect(Session& session, const admin::DisconnectCommand& command);
 
-    void onBusMessage(const QString& key, const QByteArray& payload);
+    void onControlMessage(const cluster::ControlMessage& message);
     void onBroadcast(const cluster::AdminBroadcast& b);
     void onDeliveryReport(const cluster::DeliveryReport& r);
     void onStreamsAnswer(const cluster::StreamsAnswer& a);

@@ -140,8 +140,7 @@ void Gateway::onWebSocketReady() {
         }
         const QUrl url = ws->requestUrl();
         const auto endpoint = endpointForPath(url.path());
-        QByteArray bearer = ws->request().rawHeader("Authorization").trimmed();
-        bearer = bearer.toLower().startsWith("bearer ") ? bearer.mid(7).trimmed() : QByteArray();
+        const QByteArray bearer = bearerCredential(ws->request().rawHeader("Authorization"));
         auto identity =
             auth_.authenticateClient(endpoint.value_or(Endpoint::Public), QUrlQuery(url), bearer,
                                      ws->peerAddress(), QDateTime::currentSecsSinceEpoch());

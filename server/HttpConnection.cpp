@@ -53,11 +53,15 @@ HttpConnection* self(http_parser* p) {
 
 } // namespace
 
-QByteArray HttpRequest::bearerToken() const {
-    const QByteArray value = header("authorization").trimmed();
+QByteArray bearerCredential(const QByteArray& authorization) {
+    const QByteArray value = authorization.trimmed();
     if (value.size() > 7 && value.left(7).toLower() == "bearer ")
         return value.mid(7).trimmed();
     return {};
+}
+
+QByteArray HttpRequest::bearerToken() const {
+    return bearerCredential(header("authorization"));
 }
 
 HttpResponse HttpResponse::json(int status, const QByteArray& body) {

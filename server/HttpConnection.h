@@ -15,6 +15,9 @@ class QTcpSocket;
 
 namespace herald {
 
+// The credential of an "Authorization: Bearer <token>" header value, empty for other schemes.
+QByteArray bearerCredential(const QByteArray& authorization);
+
 struct HttpRequest {
     QByteArray method;
     QString path;

@@ -228,14 +228,8 @@ void Hub::onBusMessage(const QString& key, const QByteArray& payload) {
         deliverToAll(QString::fromUtf8(frame));
         return;
     }
-    deliver(key, QString::fromUtf8(bus::encodeMessageFrame(key, message.id, message.dataJson)));
-}
-
-void Hub::deliver(const QString& key, const QString& frame) {
-    // Copy: a send may close a slow session, which must not disturb this iteration.
-    const QSet<Session*> targets = fanout_.subscribers(key);
-    for (Session* session : targets)
-        session->send(frame);
+    sendToSubscribers(
+        key, QString::fromUtf8(bus::encodeMessageFrame(key, message.id, message.dataJson)));
 }
 
 void Hub::deliverToAll(const QString& frame) {
@@ -273,7 +267,7 @@ void Hub::pushOnline(bool onlyIfChanged) {
     if (onlyIfChanged && now == lastOnline_)
         return;
     lastOnline_ = now;
-    deliver(streams::kOnlineKey, QString::fromUtf8(codec::encode(now)));
+    sendToSubscribers(streams::kOnlineKey, QString::fromUtf8(codec::encode(now)));
 }
 
 OnlineEvent Hub::onlineNow() const {
@@ -297,6 +291,7 @@ qint64 Hub::sendWhere(const std::function<bool(const Session&)>& match, const QS
 }
 
 qint64 Hub::sendToSubscribers(const QString& key, const QString& frame) {
+    // Copy (shared, so cheap): a send may close a slow session, which must not disturb this loop.
     const QSet<Session*> targets = fanout_.subscribers(key);
     qint64 sent = 0;
     for (Session* s : targets)

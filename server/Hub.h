@@ -105,7 +105,6 @@ private:
     // The stream a session asked for, or nullopt after telling the session why not.
     std::optional<streams::StreamRef> resolveOrRefuse(Session& session, const QString& spec);
     void onBusMessage(const QString& key, const QByteArray& payload);
-    void deliver(const QString& key, const QString& frame);
     void deliverToAll(const QString& frame);
     void sweep();
     void pushOnline(bool onlyIfChanged);

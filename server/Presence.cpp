@@ -144,6 +144,8 @@ void Presence::onBusMessage(const QString& key, const QByteArray& payload) {
     } else if (const auto* l = std::get_if<cluster::Leave>(&*message)) {
         if (l->node != selfId_ && peers_.contains(l->node))
             dropPeer(l->node, false);
+    } else {
+        Q_EMIT controlMessage(*message); // admin operations: decoded once, here
     }
 }
 

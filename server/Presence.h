@@ -45,6 +45,8 @@ public:
 Q_SIGNALS:
     void nodeJoined(const QString& id);
     void nodeLeft(const QString& id, bool expired);
+    // A control message that is not about membership (admin broadcasts, drains, ...).
+    void controlMessage(const herald::cluster::ControlMessage& message);
 
 private:
     struct Peer {

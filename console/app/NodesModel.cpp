@@ -90,13 +90,8 @@ QVariant NodesModel::display(const Row& r, int column) const {
 }
 
 QVariant NodesModel::sortValue(const Row& r, int column) const {
+    // Columns that display formatted text sort by the number behind it.
     switch (column) {
-    case Connections:
-        return r.info.connections;
-    case Users:
-        return r.info.users;
-    case Subscriptions:
-        return r.info.subscriptions;
     case MessagesIn:
         return r.info.messagesInPerSecond;
     case Deliveries:
