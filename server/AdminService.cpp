@@ -83,7 +83,7 @@ void AdminService::onCommand(Session& session, const admin::AdminCommand& comman
 
 void AdminService::sendTo(quint64 sessionId, const admin::AdminEvent& event) {
     if (Session* s = hub_.session(sessionId))
-        s->send(QString::fromUtf8(admin::encode(event)));
+        s->send(Frame::text(admin::encode(event)));
 }
 
 void AdminService::send(const cluster::ControlMessage& message, quint64 replyTo) {
@@ -143,8 +143,8 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
     broadcasts_.insert(messageId, {session.id(),
                                    {command.requestId, messageId, command.target, {}},
                                    nowMs() + kReportLifetimeMs});
-    session.send(QString::fromUtf8(
-        admin::encode(admin::Ack{command.requestId, QStringLiteral("broadcast")})));
+    session.send(
+        Frame::text(admin::encode(admin::Ack{command.requestId, QStringLiteral("broadcast")})));
     const QString target =
         command.target.kind == admin::Target::Kind::All
             ? QStringLiteral("all")
@@ -156,7 +156,7 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
 }
 
 void AdminService::onBroadcast(const cluster::AdminBroadcast& b) {
-    const QString frame = QString::fromUtf8(codec::encode(SystemEvent{b.messageId, b.notice}));
+    const Frame frame = Frame::text(codec::encode(SystemEvent{b.messageId, b.notice}));
     qint64 delivered = 0;
     if (b.targetKind == QLatin1String("all")) {
         delivered = hub_.sendWhere(anyone, frame);
@@ -235,8 +235,8 @@ void AdminService::drain(Session& session, const admin::DrainCommand& command) {
     if (!isLiveNode(command.node))
         return session.sendError(ErrorCode::NotFound,
                                  QStringLiteral("no live node \"%1\"").arg(command.node.left(64)));
-    session.send(QString::fromUtf8(
-        admin::encode(admin::Ack{QStringLiteral("drain"), QStringLiteral("drain")})));
+    session.send(
+        Frame::text(admin::encode(admin::Ack{QStringLiteral("drain"), QStringLiteral("drain")})));
     record(session, QStringLiteral("drain"), command.node);
     send(cluster::DrainOrder{command.node, selfId_}, session.id());
 }
@@ -246,7 +246,7 @@ void AdminService::disconnect(Session& session, const admin::DisconnectCommand& 
         return session.sendError(
             ErrorCode::BadRequest,
             QStringLiteral("\"%1\" is not a valid user id").arg(command.user.left(64)));
-    session.send(QString::fromUtf8(
+    session.send(Frame::text(
         admin::encode(admin::Ack{QStringLiteral("disconnect"), QStringLiteral("disconnect")})));
     record(session, QStringLiteral("disconnect"), command.user);
     send(cluster::DisconnectOrder{command.user, selfId_}, session.id());
@@ -289,9 +289,9 @@ void AdminService::pushSnapshots() {
     hub_.sendWhere(isAdmin, snapshotFrame());
 }
 
-QString AdminService::snapshotFrame() const {
+Frame AdminService::snapshotFrame() const {
     const Presence::Totals t = presence_.totals();
-    return QString::fromUtf8(
+    return Frame::text(
         admin::encode(admin::ClusterSnapshot{presence_.liveNodes(), t.connections, t.users}));
 }
 

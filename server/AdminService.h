@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/Frame.h"
 #include "shared/Admin.h"
 #include "shared/Cluster.h"
 
@@ -46,7 +47,7 @@ private:
     void onStreamsAnswer(const cluster::StreamsAnswer& a);
     void finishStreams(const QString& queryId);
     void pushSnapshots();
-    QString snapshotFrame() const;
+    Frame snapshotFrame() const;
 
     void send(const cluster::ControlMessage& message, quint64 replyTo);
     void sendTo(quint64 sessionId, const admin::AdminEvent& event);

@@ -191,6 +191,10 @@ const QList<Setting>& settings() {
          stringSetting(&Config::jwtIssuer)},
         {"jwt_leeway", "SECONDS", "Clock leeway for exp/nbf (default 30).",
          intSetting(&Config::jwtLeewaySeconds, 0, 3600)},
+        {"jwt_require_exp", "BOOL",
+         "Refuse client tokens without an \"exp\" claim (default true; such a token would "
+         "never expire).",
+         [](Config& c, const QString& v) { return parseBool(v, &c.jwtRequireExp); }},
         {"api_tokens", "LIST", "Comma-separated bearer tokens for the HTTP publish API.",
          [](Config& c, const QString& v) -> std::optional<QString> {
              c.apiTokens = splitTokens(v);
@@ -239,6 +243,42 @@ const QList<Setting>& settings() {
          "How long a publish may wait for the broker's confirmation "
          "before it is answered 503 (default 5s).",
          durationSetting(&Config::publishTimeoutMs, 10)},
+        {"allowed_origins", "LIST",
+         "Browser origins that may open WebSockets: exact (https://app.example.com), patterns "
+         "(https://*.example.com) or * (default: the node's own host; with --dev also pages "
+         "from loopback). Others get HTTP 403.",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             c.allowedOrigins = v.split(QLatin1Char(','), Qt::SkipEmptyParts);
+             for (QString& o : c.allowedOrigins) {
+                 o = o.trimmed();
+                 if (o != QLatin1String("*") && !o.contains(QLatin1String("://")))
+                     return QStringLiteral("an origin is scheme://host[:port] or *, got \"%1\"")
+                         .arg(o);
+             }
+             return std::nullopt;
+         }},
+        {"ip_max_connections", "N",
+         "Open WebSockets allowed per source address (default 0: no limit; close 4029).",
+         intSetting(&Config::ipMaxConnections, 0, 1000000)},
+        {"ip_connect_rate", "N",
+         "New WebSockets per second per source address, bursts of twice that (default 0: no "
+         "limit; close 4029).",
+         intSetting(&Config::ipConnectRate, 0, 1000000)},
+        {"auth_failure_limit", "N",
+         "Failed authentications from one address within 10 s before it must wait, 1 s "
+         "doubling up to 60 s (default 20; 0: never; close 4029).",
+         intSetting(&Config::authFailureLimit, 0, 1000000)},
+        {"ip_limit_exempt", "LIST",
+         "Subnets the per-address limits never apply to, e.g. 10.0.0.0/8 for a trusted proxy.",
+         [](Config& c, const QString& v) -> std::optional<QString> {
+             c.ipLimitExempt = v.split(QLatin1Char(','), Qt::SkipEmptyParts);
+             for (QString& s : c.ipLimitExempt) {
+                 s = s.trimmed();
+                 if (QHostAddress::parseSubnet(s).first.isNull())
+                     return QStringLiteral("expected an address or subnet, got \"%1\"").arg(s);
+             }
+             return std::nullopt;
+         }},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL", "redis://[:password@]host:port[/db]; empty runs a single node.",

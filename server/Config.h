@@ -25,6 +25,7 @@ struct Config {
     QString jwtAudience;
     QString jwtIssuer;
     int jwtLeewaySeconds = 30;
+    bool jwtRequireExp = true; // a client token without "exp" is refused
 
     // Static credentials for the HTTP API and the /admin endpoint.
     QByteArrayList apiTokens;
@@ -43,6 +44,13 @@ struct Config {
     int shutdownGraceMs = 2000;
     int drainPeriodMs = 10'000;  // an admin drain closes the node's clients evenly over this
     int publishTimeoutMs = 5000; // a publish the broker has not confirmed by then is a 503
+
+    // Who may open a WebSocket (server/EdgePolicy.h).
+    QStringList allowedOrigins; // empty: the node's own host (+ loopback pages with --dev)
+    int ipMaxConnections = 0;   // per source address; 0: no limit
+    int ipConnectRate = 0;      // new connections per second per source address; 0: no limit
+    int authFailureLimit = 20;  // failed authentications per 10 s before an address backs off
+    QStringList ipLimitExempt;  // subnets the three limits above never apply to
 
     QString webRoot; // empty: the demo page built into the binary
 

@@ -1,7 +1,7 @@
 #include "server/Gateway.h"
 
 #include "server/Hub.h"
-#include "server/WebSocketTransport.h"
+#include "server/WebSocketConnection.h"
 #include "shared/Codec.h"
 #include "shared/Limits.h"
 
@@ -9,12 +9,55 @@
 #include <QLoggingCategory>
 #include <QPointer>
 #include <QTcpSocket>
-#include <QTimer>
-#include <QWebSocket>
 
 Q_LOGGING_CATEGORY(lcGateway, "herald.gateway")
 
 namespace herald {
+namespace {
+
+// Does a comma-separated header value hold `token` (case-insensitive)?
+bool headerHasToken(const QByteArray& value, QByteArrayView token) {
+    for (const QByteArray& part : value.split(','))
+        if (part.trimmed().compare(token, Qt::CaseInsensitive) == 0)
+            return true;
+    return false;
+}
+
+// RFC 6455 4.2.1: what a server must see before it may answer 101.
+std::optional<HttpResponse> handshakeProblem(const HttpRequest& request) {
+    auto bad = [](const QString& why) {
+        return HttpResponse::error(400, {ErrorCode::BadRequest, why});
+    };
+    if (request.method != "GET")
+        return bad(QStringLiteral("a WebSocket handshake must be a GET request"));
+    if (request.httpMajor < 1 || (request.httpMajor == 1 && request.httpMinor < 1))
+        return bad(QStringLiteral("a WebSocket handshake needs HTTP/1.1"));
+    if (!headerHasToken(request.header("upgrade"), "websocket"))
+        return bad(QStringLiteral("Upgrade must be \"websocket\""));
+    if (!headerHasToken(request.header("connection"), "upgrade"))
+        return bad(QStringLiteral("Connection must include \"Upgrade\""));
+    if (request.header("sec-websocket-version") != "13") {
+        HttpResponse r = HttpResponse::error(
+            426, {ErrorCode::BadRequest, QStringLiteral("only WebSocket version 13 is spoken")});
+        r.headers.append(qMakePair(QByteArray("Sec-WebSocket-Version"), QByteArray("13")));
+        return r;
+    }
+    if (!ws::isValidClientKey(request.header("sec-websocket-key")))
+        return bad(QStringLiteral("Sec-WebSocket-Key must be base64 of 16 bytes"));
+    return std::nullopt;
+}
+
+SourceLimiter::Settings limiterSettings(const Config& config) {
+    SourceLimiter::Settings s;
+    s.maxConnections = config.ipMaxConnections;
+    s.connectRate = config.ipConnectRate;
+    s.authFailureLimit = config.authFailureLimit;
+    for (const QString& subnet : config.ipLimitExempt)
+        s.exempt.append(QHostAddress::parseSubnet(subnet));
+    return s;
+}
+
+} // namespace
 
 Gateway::Gateway(const Config& config, Hub& hub, const Authenticator& auth, HttpHandler httpHandler,
                  QObject* parent)
@@ -23,15 +66,15 @@ Gateway::Gateway(const Config& config, Hub& hub, const Authenticator& auth, Http
     , hub_(hub)
     , auth_(auth)
     , httpHandler_(std::move(httpHandler))
-    , webSockets_(QStringLiteral("herald"), QWebSocketServer::NonSecureMode) {
-    // QTcpServer stops accepting once 30 connections wait to be fetched, and QWebSocketServer
-    // queues at most 30 finished handshakes: both are drained at once below, with high limits.
+    , origins_(config.allowedOrigins, config.devMode)
+    , limiter_(limiterSettings(config)) {
+    // QTcpServer stops accepting once 30 connections wait to be fetched: drained at once below.
     server_.setMaxPendingConnections(4096);
     server_.setListenBacklogSize(config_.listenBacklog);
-    webSockets_.setMaxPendingConnections(4096);
-    webSockets_.setHandshakeTimeout(std::chrono::milliseconds(config_.handshakeTimeoutMs));
     connect(&server_, &QTcpServer::pendingConnectionAvailable, this, &Gateway::acceptPending);
-    connect(&webSockets_, &QWebSocketServer::newConnection, this, &Gateway::onWebSocketReady);
+    pruneTimer_.setInterval(SourceLimiter::kFailureWindowMs);
+    connect(&pruneTimer_, &QTimer::timeout, this, [this] { limiter_.prune(hub_.nowMs()); });
+    pruneTimer_.start();
 }
 
 bool Gateway::listen(QString* error) {
@@ -72,105 +115,133 @@ void Gateway::acceptPending() {
     }
 }
 
-QString Gateway::peerKey(const QHostAddress& address, quint16 port) {
-    return address.toString() + QLatin1Char('|') + QString::number(port);
-}
-
 void Gateway::onUpgradeRequested(HttpConnection* connection, const HttpRequest& request) {
-    if (!endpointForPath(request.path)) {
+    const auto endpoint = endpointForPath(request.path);
+    if (!endpoint) {
         connection->respond(HttpResponse::error(
             404, {ErrorCode::NotFound, QStringLiteral("no WebSocket endpoint at %1 (use /public, "
                                                       "/private or /admin)")
                                            .arg(request.path)}));
         return;
     }
-    const qint64 now = hub_.nowMs();
-    if (upgrading_.size() >= 64) {
-        for (auto it = upgrading_.begin(); it != upgrading_.end();)
-            it = (!it->socket || it->deadlineMs < now) ? upgrading_.erase(it) : std::next(it);
-    }
-    if (upgrading_.size() >= kMaxPendingHandshakes) {
-        hub_.metrics().connectionsRefused++;
-        hub_.metrics().countError(ErrorCode::Unavailable);
-        HttpResponse busy =
-            HttpResponse::error(503, {ErrorCode::Unavailable,
-                                      QStringLiteral("too many handshakes in progress; retry")});
-        busy.headers.append(qMakePair(QByteArray("Retry-After"), QByteArray("1")));
-        connection->respond(busy);
+    if (auto problem = handshakeProblem(request)) {
+        hub_.metrics().countRefusal(RefusalReason::BadHandshake);
+        connection->respond(*problem);
         return;
     }
-    QTcpSocket* socket = connection->takeSocket();
-    upgrading_.insert(peerKey(socket->peerAddress(), socket->peerPort()),
-                      {socket, now + config_.handshakeTimeoutMs + 1000});
-    webSockets_.handleConnection(socket);
+    // A page from another site must not open a connection on its visitor's behalf. Answered
+    // with a plain 403: there is nothing the foreign page should be able to read.
+    if (!origins_.allows(request.header("origin"), request.header("host"))) {
+        hub_.metrics().countRefusal(RefusalReason::Origin);
+        qCInfo(lcGateway).noquote() << "refused origin" << request.header("origin") << "from"
+                                    << request.peer.toString() << request.path;
+        connection->respond(
+            HttpResponse::error(403, {ErrorCode::Forbidden, QStringLiteral("origin not allowed")}));
+        return;
+    }
+    if (auto refusal = admissionRefusal(request)) {
+        refuse(connection, request, refusal->first, refusal->second);
+        return;
+    }
+    auto identity = auth_.authenticateClient(*endpoint, request.query, request.bearerToken(),
+                                             request.peer, QDateTime::currentSecsSinceEpoch());
+    if (auto* error = std::get_if<Error>(&identity)) {
+        limiter_.authFailed(request.peer, hub_.nowMs());
+        hub_.metrics().countRefusal(RefusalReason::Unauthorized);
+        refuse(connection, request, close_code::kUnauthorized, *error);
+        return;
+    }
+    accept(connection, request, std::get<Identity>(std::move(identity)));
 }
 
-void Gateway::refuse(QWebSocket* ws, int closeCode, const Error& error) {
+std::optional<std::pair<int, Error>> Gateway::admissionRefusal(const HttpRequest& request) {
+    if (draining_) {
+        hub_.metrics().countRefusal(RefusalReason::Draining);
+        return std::pair{close_code::kServiceRestart,
+                         Error{ErrorCode::Unavailable,
+                               QStringLiteral("node is draining; reconnect to another node")}};
+    }
+    if (hub_.connectionCount() >= config_.maxConnections) {
+        hub_.metrics().countRefusal(RefusalReason::Full);
+        return std::pair{close_code::kTryAgainLater,
+                         Error{ErrorCode::Unavailable,
+                               QStringLiteral("node is full (%1 connections); reconnect to "
+                                              "another node or later")
+                                   .arg(config_.maxConnections)}};
+    }
+    const auto decision = limiter_.admit(request.peer, hub_.nowMs());
+    using Verdict = SourceLimiter::Verdict;
+    if (decision.verdict == Verdict::Allow)
+        return std::nullopt;
+    QString why;
+    switch (decision.verdict) {
+    case Verdict::TooManyConnections:
+        hub_.metrics().countRefusal(RefusalReason::AddressConnections);
+        why = QStringLiteral("too many connections from your address (at most %1)")
+                  .arg(config_.ipMaxConnections);
+        break;
+    case Verdict::TooFast:
+        hub_.metrics().countRefusal(RefusalReason::AddressRate);
+        why = QStringLiteral("too many new connections from your address (at most %1 per second)")
+                  .arg(config_.ipConnectRate);
+        break;
+    default:
+        hub_.metrics().countRefusal(RefusalReason::AuthBackoff);
+        why = QStringLiteral("too many failed authentications from your address");
+        break;
+    }
+    return std::pair{
+        close_code::kRateLimited,
+        Error{ErrorCode::RateLimited,
+              why + QStringLiteral("; retry in %1 s").arg(decision.retryAfterSeconds)}};
+}
+
+void Gateway::accept(HttpConnection* connection, const HttpRequest& request, Identity identity) {
+    auto [socket, firstBytes] = connection->takeUpgrade();
+    socket->write(ws::handshakeResponse(request.header("sec-websocket-key")));
+    auto transport = std::make_unique<WebSocketConnection>(socket, std::move(firstBytes),
+                                                           config_.maxMessageBytes);
+    WebSocketConnection* raw = transport.get();
+    Session* session = hub_.attach(std::move(identity), std::move(transport));
+    const quint64 id = session->id();
+    const QHostAddress peer = request.peer;
+    limiter_.opened(peer);
+    Hub* hub = &hub_;
+    raw->start({
+        .text =
+            [hub, id](const QByteArray& text) {
+                if (Session* s = hub->session(id))
+                    s->onText(text, hub->nowMs());
+            },
+        .binary =
+            [hub, id] {
+                if (Session* s = hub->session(id))
+                    s->onBinary(hub->nowMs());
+            },
+        .activity =
+            [hub, id] {
+                if (Session* s = hub->session(id))
+                    s->onActivity(hub->nowMs());
+            },
+        .closed =
+            [this, hub, id, peer] {
+                limiter_.closed(peer);
+                hub->detach(id);
+            },
+    });
+}
+
+void Gateway::refuse(HttpConnection* connection, const HttpRequest& request, int closeCode,
+                     const Error& error) {
     // Accept-then-close lets every client, browsers included, read why: the error event and the
     // close code and reason. An HTTP status on the handshake would be hidden from a browser.
     hub_.metrics().connectionsRefused++;
     hub_.metrics().countError(error.code);
-    qCInfo(lcGateway).noquote() << "refused" << ws->peerAddress().toString()
-                                << ws->requestUrl().path() << ":" << error.message;
-    ws->sendTextMessage(QString::fromUtf8(codec::encode(ErrorEvent{error, {}})));
-    ws->close(static_cast<QWebSocketProtocol::CloseCode>(closeCode), error.message.left(120));
-    connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
-    QTimer::singleShot(WebSocketTransport::kCloseTimeoutMs, ws, [ws] { ws->abort(); });
-}
-
-void Gateway::onWebSocketReady() {
-    while (QWebSocket* ws = webSockets_.nextPendingConnection()) {
-        upgrading_.remove(peerKey(ws->peerAddress(), ws->peerPort()));
-        ws->setParent(nullptr);
-        ws->setMaxAllowedIncomingMessageSize(static_cast<quint64>(config_.maxMessageBytes));
-        ws->setMaxAllowedIncomingFrameSize(static_cast<quint64>(config_.maxMessageBytes));
-        if (draining_) {
-            refuse(ws, close_code::kServiceRestart,
-                   {ErrorCode::Unavailable,
-                    QStringLiteral("node is draining; reconnect to another node")});
-            continue;
-        }
-        if (hub_.connectionCount() >= config_.maxConnections) {
-            refuse(
-                ws, close_code::kTryAgainLater,
-                {ErrorCode::Unavailable, QStringLiteral("node is full (%1 connections); reconnect "
-                                                        "to another node or later")
-                                             .arg(config_.maxConnections)});
-            continue;
-        }
-        const QUrl url = ws->requestUrl();
-        const auto endpoint = endpointForPath(url.path());
-        const QByteArray bearer = bearerCredential(ws->request().rawHeader("Authorization"));
-        auto identity =
-            auth_.authenticateClient(endpoint.value_or(Endpoint::Public), QUrlQuery(url), bearer,
-                                     ws->peerAddress(), QDateTime::currentSecsSinceEpoch());
-        if (auto* error = std::get_if<Error>(&identity)) {
-            refuse(ws, close_code::kUnauthorized, *error);
-            continue;
-        }
-        Session* session =
-            hub_.attach(std::get<Identity>(identity), std::make_unique<WebSocketTransport>(ws));
-        const quint64 id = session->id();
-        Hub* hub = &hub_;
-        auto now = [hub] { return hub->nowMs(); };
-        connect(ws, &QWebSocket::textMessageReceived, ws, [hub, id, now](const QString& text) {
-            if (Session* s = hub->session(id))
-                s->onText(text.toUtf8(), now());
-        });
-        connect(ws, &QWebSocket::binaryMessageReceived, ws, [hub, id, now](const QByteArray&) {
-            if (Session* s = hub->session(id))
-                s->onBinary(now());
-        });
-        connect(ws, &QWebSocket::pong, ws, [hub, id, now](quint64, const QByteArray&) {
-            if (Session* s = hub->session(id))
-                s->onActivity(now());
-        });
-        // Queued: QWebSocket may report the disconnect from inside close() or a send, and the
-        // session (and this socket's transport) must not be destroyed under its own feet.
-        connect(
-            ws, &QWebSocket::disconnected, hub, [hub, id] { hub->detach(id); },
-            Qt::QueuedConnection);
-    }
+    qCInfo(lcGateway).noquote() << "refused" << request.peer.toString() << request.path << ":"
+                                << error.message;
+    connection->refuseUpgrade(ws::handshakeResponse(request.header("sec-websocket-key")) +
+                              Frame::text(codec::encode(ErrorEvent{error, {}})).bytes() +
+                              ws::encodeClose(closeCode, error.message.toUtf8()));
 }
 
 } // namespace herald

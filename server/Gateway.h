@@ -1,13 +1,12 @@
 #pragma once
 
 #include "server/Authenticator.h"
+#include "server/EdgePolicy.h"
 #include "server/HttpConnection.h"
 
-#include <QHash>
 #include <QObject>
-#include <QPointer>
 #include <QTcpServer>
-#include <QWebSocketServer>
+#include <QTimer>
 #include <functional>
 
 namespace herald {
@@ -15,7 +14,9 @@ namespace herald {
 class Hub;
 
 // Accepts TCP connections on the one port, parses HTTP, and either hands a request to the HTTP
-// handler or upgrades it to a WebSocket Session. Knows nothing of brokers.
+// handler or answers a WebSocket upgrade itself: the handshake is checked and answered from the
+// request already parsed here, and a refused connection costs no more than the bytes that tell
+// the client why. Knows nothing of brokers.
 class Gateway : public QObject {
     Q_OBJECT
 public:
@@ -36,26 +37,22 @@ public:
 private:
     void acceptPending();
     void onUpgradeRequested(HttpConnection* connection, const HttpRequest& request);
-    void onWebSocketReady();
+    // Why a well-formed upgrade may not proceed (before any credential is looked at).
+    std::optional<std::pair<int, Error>> admissionRefusal(const HttpRequest& request);
+    void accept(HttpConnection* connection, const HttpRequest& request, Identity identity);
+    // Completes the handshake, then sends the error event and a close frame with `closeCode`.
+    void refuse(HttpConnection* connection, const HttpRequest& request, int closeCode,
+                const Error& error);
 
     const Config& config_;
     Hub& hub_;
     const Authenticator& auth_;
     HttpHandler httpHandler_;
     QTcpServer server_;
-    QWebSocketServer webSockets_;
-    void refuse(QWebSocket* ws, int closeCode, const Error& error);
-    static QString peerKey(const QHostAddress& address, quint16 port);
-
-    // Handshakes handed to webSockets_ and not finished, by peer, with their deadlines; bounded
-    // so a flood of half-open handshakes cannot take the node's memory.
-    struct PendingUpgrade {
-        QPointer<QTcpSocket> socket;
-        qint64 deadlineMs;
-    };
-    QHash<QString, PendingUpgrade> upgrading_;
+    OriginPolicy origins_;
+    SourceLimiter limiter_;
+    QTimer pruneTimer_;
     bool draining_ = false;
-    static constexpr int kMaxPendingHandshakes = 1024;
 };
 
 } // namespace herald

@@ -89,10 +89,6 @@ HttpConnection::HttpConnection(QTcpSocket* socket, Limits limits, QObject* paren
     settings_.on_body = &HttpConnection::onBody;
     settings_.on_message_complete = &HttpConnection::onMessageComplete;
     current_.peer = socket_->peerAddress();
-
-    // Until the first request is known not to be an upgrade, read inside a transaction so the
-    // bytes can be given back to the WebSocket handshake untouched.
-    socket_->startTransaction();
     connect(socket_, &QTcpSocket::readyRead, this, &HttpConnection::readMore);
     connect(socket_, &QTcpSocket::disconnected, this, &QObject::deleteLater);
     timer_.setSingleShot(true);
@@ -114,15 +110,23 @@ HttpConnection::~HttpConnection() {
         socket_->deleteLater();
 }
 
-QTcpSocket* HttpConnection::takeSocket() {
-    QTcpSocket* socket = socket_;
+HttpConnection::Upgrade HttpConnection::takeUpgrade() {
+    Upgrade upgrade{socket_, std::move(pending_)};
     socket_ = nullptr;
-    socket->disconnect(this);
-    socket->rollbackTransaction();
-    socket->setParent(nullptr);
+    pending_.clear();
+    upgrade.socket->disconnect(this);
+    upgrade.socket->setParent(nullptr);
     timer_.stop();
     deleteLater();
-    return socket;
+    return upgrade;
+}
+
+void HttpConnection::refuseUpgrade(const QByteArray& bytes) {
+    if (!socket_ || !answering_)
+        return;
+    answering_ = false;
+    socket_->write(bytes);
+    closeSoon();
 }
 
 void HttpConnection::readMore() {
@@ -138,8 +142,6 @@ void HttpConnection::feed() {
             http_parser_pause(&parser_, 0);
         const size_t parsed = http_parser_execute(&parser_, &settings_, pending_.constData(),
                                                   static_cast<size_t>(pending_.size()));
-        if (!socket_)
-            return; // handed over for a WebSocket upgrade
         const http_errno err = HTTP_PARSER_ERRNO(&parser_);
         if (errorStatus_ != 0) {
             fail(errorStatus_, error_);
@@ -152,6 +154,12 @@ void HttpConnection::feed() {
             return;
         }
         pending_.remove(0, static_cast<qsizetype>(parsed));
+        if (upgradeReady_) {
+            // The parser stopped at the end of the head; what follows is WebSocket frames.
+            upgradeReady_ = false;
+            Q_EMIT upgradeRequested(current_); // the receiver answers, refuses or takes over
+            return;
+        }
         if (err == HPE_OK && parsed == 0)
             break;
     }
@@ -161,10 +169,7 @@ void HttpConnection::respond(const HttpResponse& response) {
     if (!socket_ || !answering_)
         return;
     answering_ = false;
-    if (firstRequest_) {
-        firstRequest_ = false;
-        socket_->commitTransaction();
-    }
+    firstRequest_ = false;
     QByteArray out;
     out.reserve(response.body.size() + 256);
     out += "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + reasonPhrase(response.status) +
@@ -267,7 +272,10 @@ int HttpConnection::onHeadersComplete(http_parser* p) {
     c->current_.path = url.path();
     c->current_.query = QUrlQuery(url);
     c->current_.upgrade = p->upgrade != 0;
-    c->keepAlive_ = http_should_keep_alive(p) != 0;
+    c->current_.httpMajor = p->http_major;
+    c->current_.httpMinor = p->http_minor;
+    // An answer to a failed upgrade closes the connection: what follows may be frames.
+    c->keepAlive_ = !c->current_.upgrade && http_should_keep_alive(p) != 0;
     if (p->content_length != ULLONG_MAX &&
         p->content_length > static_cast<quint64>(c->limits_.maxBodyBytes)) {
         c->errorStatus_ = 413;
@@ -292,27 +300,26 @@ int HttpConnection::onBody(http_parser* p, const char* at, size_t length) {
 
 int HttpConnection::onMessageComplete(http_parser* p) {
     HttpConnection* c = self(p);
-    HttpRequest request = std::move(c->current_);
-    c->current_ = HttpRequest{};
-    c->current_.peer = request.peer;
     c->url_.clear();
     c->headBytes_ = 0;
     c->timer_.stop();
     c->answering_ = true;
-    http_parser_pause(p, 1);
-    if (request.upgrade) {
+    if (c->current_.upgrade) {
         if (!c->firstRequest_) {
             c->errorStatus_ = 400;
             c->error_ = {ErrorCode::BadRequest, QStringLiteral("upgrade only on a new connection")};
             return 0;
         }
-        Q_EMIT c->upgradeRequested(request); // the receiver takes the socket or answers
+        // The parser stops here by itself (the rest is another protocol); feed() hands it on
+        // once it knows where the head ended.
+        c->upgradeReady_ = true;
         return 0;
     }
-    if (c->firstRequest_) {
-        c->firstRequest_ = false;
-        c->socket_->commitTransaction();
-    }
+    HttpRequest request = std::move(c->current_);
+    c->current_ = HttpRequest{};
+    c->current_.peer = request.peer;
+    http_parser_pause(p, 1);
+    c->firstRequest_ = false;
     Q_EMIT c->requestReady(request);
     return 0;
 }

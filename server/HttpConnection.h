@@ -25,6 +25,8 @@ struct HttpRequest {
     QHash<QByteArray, QByteArray> headers; // names in lower case
     QByteArray body;
     QHostAddress peer;
+    int httpMajor = 1;
+    int httpMinor = 1;
     bool upgrade = false; // asks to become a WebSocket
 
     QByteArray header(const QByteArray& lowerName) const { return headers.value(lowerName); }
@@ -44,7 +46,9 @@ struct HttpResponse {
 
 // One HTTP/1.1 connection, parsed by Debian's libhttp-parser. Requests are answered in order
 // (the parser is paused while one is being answered); the first request may instead ask for a
-// WebSocket upgrade, in which case the socket is handed over with its bytes unread.
+// WebSocket upgrade: the receiver of upgradeRequested() then either answers it (an error, the
+// connection closes after it), refuses it with raw bytes (refuseUpgrade) or takes the socket
+// together with whatever the client sent after the request head (takeUpgrade).
 class HttpConnection : public QObject {
     Q_OBJECT
 public:
@@ -59,8 +63,14 @@ public:
 
     // Answers the current request and resumes reading.
     void respond(const HttpResponse& response);
-    // Gives the socket away for a WebSocket handshake: nothing of it has been consumed.
-    QTcpSocket* takeSocket();
+    struct Upgrade {
+        QTcpSocket* socket;
+        QByteArray firstBytes; // what arrived after the request head: the first frames
+    };
+    // Gives the socket away to become a WebSocket; this object deletes itself.
+    Upgrade takeUpgrade();
+    // Writes `bytes` (a handshake followed by an error and a close frame), then closes.
+    void refuseUpgrade(const QByteArray& bytes);
 
     // How long a closing connection may keep sending before it is cut off.
     static constexpr int kLingerMs = 2000;
@@ -101,6 +111,7 @@ private:
     bool answering_ = false;
     bool keepAlive_ = true;
     bool closing_ = false;
+    bool upgradeReady_ = false;
     int errorStatus_ = 0;
     Error error_;
 };

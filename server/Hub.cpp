@@ -225,14 +225,13 @@ void Hub::onBusMessage(const QString& key, const QByteArray& payload) {
         }
         const auto frame =
             codec::encode(SystemEvent{message.id, std::get<BroadcastRequest>(notice).notice});
-        deliverToAll(QString::fromUtf8(frame));
+        deliverToAll(Frame::text(frame));
         return;
     }
-    sendToSubscribers(
-        key, QString::fromUtf8(bus::encodeMessageFrame(key, message.id, message.dataJson)));
+    sendToSubscribers(key, Frame::text(bus::encodeMessageFrame(key, message.id, message.dataJson)));
 }
 
-void Hub::deliverToAll(const QString& frame) {
+void Hub::deliverToAll(const Frame& frame) {
     for (const auto& [id, session] : sessions_)
         session->send(frame);
 }
@@ -267,7 +266,7 @@ void Hub::pushOnline(bool onlyIfChanged) {
     if (onlyIfChanged && now == lastOnline_)
         return;
     lastOnline_ = now;
-    sendToSubscribers(streams::kOnlineKey, QString::fromUtf8(codec::encode(now)));
+    sendToSubscribers(streams::kOnlineKey, Frame::text(codec::encode(now)));
 }
 
 OnlineEvent Hub::onlineNow() const {
@@ -279,7 +278,7 @@ void Hub::closeAll(int code, const QString& reason) {
         s->close(code, reason); // never detaches synchronously (see Gateway)
 }
 
-qint64 Hub::sendWhere(const std::function<bool(const Session&)>& match, const QString& frame) {
+qint64 Hub::sendWhere(const std::function<bool(const Session&)>& match, const Frame& frame) {
     QList<Session*> targets;
     for (const auto& [id, s] : sessions_)
         if (match(*s))
@@ -290,7 +289,7 @@ qint64 Hub::sendWhere(const std::function<bool(const Session&)>& match, const QS
     return sent;
 }
 
-qint64 Hub::sendToSubscribers(const QString& key, const QString& frame) {
+qint64 Hub::sendToSubscribers(const QString& key, const Frame& frame) {
     // Copy (shared, so cheap): a send may close a slow session, which must not disturb this loop.
     const QSet<Session*> targets = fanout_.subscribers(key);
     qint64 sent = 0;

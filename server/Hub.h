@@ -72,8 +72,8 @@ public:
     // Generic primitives for the admin side (which lives outside the hub, see AdminService).
     // Sends a shared frame to the sessions matching `match` / subscribed to `key`; returns how
     // many took it (slow consumers that were closed instead are not counted).
-    qint64 sendWhere(const std::function<bool(const Session&)>& match, const QString& frame);
-    qint64 sendToSubscribers(const QString& key, const QString& frame);
+    qint64 sendWhere(const std::function<bool(const Session&)>& match, const Frame& frame);
+    qint64 sendToSubscribers(const QString& key, const Frame& frame);
     // Closes the sessions matching `match`; returns how many.
     int closeWhere(const std::function<bool(const Session&)>& match, int code,
                    const QString& reason);
@@ -105,7 +105,7 @@ private:
     // The stream a session asked for, or nullopt after telling the session why not.
     std::optional<streams::StreamRef> resolveOrRefuse(Session& session, const QString& spec);
     void onBusMessage(const QString& key, const QByteArray& payload);
-    void deliverToAll(const QString& frame);
+    void deliverToAll(const Frame& frame);
     void sweep();
     void pushOnline(bool onlyIfChanged);
     QString nextMessageId();

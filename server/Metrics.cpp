@@ -3,6 +3,30 @@
 #include "shared/Version.h"
 
 namespace herald {
+
+const char* refusalReasonName(RefusalReason reason) {
+    switch (reason) {
+    case RefusalReason::BadHandshake:
+        return "bad_handshake";
+    case RefusalReason::Origin:
+        return "origin";
+    case RefusalReason::Unauthorized:
+        return "unauthorized";
+    case RefusalReason::Full:
+        return "full";
+    case RefusalReason::Draining:
+        return "draining";
+    case RefusalReason::AddressConnections:
+        return "address_connections";
+    case RefusalReason::AddressRate:
+        return "address_rate";
+    case RefusalReason::AuthBackoff:
+        return "auth_backoff";
+    case RefusalReason::Count:
+        break;
+    }
+    return "unknown";
+}
 namespace {
 
 void family(QByteArray& out, const char* name, const char* type, const char* help) {
@@ -49,7 +73,8 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
     single(out, "herald_connections_accepted_total", "counter", "WebSocket connections accepted.",
            m.connectionsAccepted);
     single(out, "herald_connections_refused_total", "counter",
-           "WebSocket connections refused (full, unauthorized).", m.connectionsRefused);
+           "WebSocket connections accepted then closed at once (see herald_ws_refusals_total).",
+           m.connectionsRefused);
     single(out, "herald_messages_in_total", "counter", "Frames received from clients.",
            m.messagesIn);
     single(out, "herald_messages_published_total", "counter",
@@ -61,6 +86,11 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
     single(out, "herald_drops_total", "counter", "Frames dropped (slow or closing connections).",
            m.drops);
     single(out, "herald_http_requests_total", "counter", "HTTP requests served.", m.httpRequests);
+    family(out, "herald_ws_refusals_total", "counter",
+           "WebSocket handshakes not accepted, by reason.");
+    for (int r = 0; r < static_cast<int>(RefusalReason::Count); ++r)
+        sample(out, "herald_ws_refusals_total", m.refusals[r],
+               "reason=\"" + QByteArray(refusalReasonName(static_cast<RefusalReason>(r))) + '"');
     family(out, "herald_errors_total", "counter", "Errors reported to clients and API callers.");
     for (ErrorCode code : allErrorCodes())
         sample(out, "herald_errors_total", m.errors.value(code),

@@ -4,8 +4,23 @@
 
 #include <QByteArray>
 #include <QHash>
+#include <array>
 
 namespace herald {
+
+// Why a WebSocket handshake was not accepted.
+enum class RefusalReason {
+    BadHandshake,       // not a valid RFC 6455 upgrade (HTTP 400/426)
+    Origin,             // a browser page from an origin not allowed (HTTP 403)
+    Unauthorized,       // missing or bad credential (close 4001)
+    Full,               // max_connections reached (close 1013)
+    Draining,           // node draining (close 1012)
+    AddressConnections, // ip_max_connections reached (close 4029)
+    AddressRate,        // ip_connect_rate exceeded (close 4029)
+    AuthBackoff,        // address backing off after failed authentications (close 4029)
+    Count
+};
+const char* refusalReasonName(RefusalReason reason);
 
 // This node's counters since start. Owned by the Node, passed by reference; the event loop is
 // the only writer, so plain integers suffice.
@@ -19,8 +34,10 @@ struct Metrics {
     qint64 drops = 0;              // frames not delivered: slow consumer, closing connection
     qint64 httpRequests = 0;
     QHash<ErrorCode, qint64> errors; // errors reported to clients and API callers, by code
+    std::array<qint64, static_cast<int>(RefusalReason::Count)> refusals{};
 
     void countError(ErrorCode code) { ++errors[code]; }
+    void countRefusal(RefusalReason reason) { ++refusals[static_cast<int>(reason)]; }
 };
 
 // Live figures the metrics page shows next to the counters.

@@ -51,7 +51,7 @@ void Session::onBinary(qint64 nowMs) {
               QStringLiteral("binary frames are not supported; send JSON text"));
 }
 
-bool Session::send(const QString& frame) {
+bool Session::send(const Frame& frame) {
     if (closing_) {
         hub_.metrics().drops++;
         return false;
@@ -61,13 +61,13 @@ bool Session::send(const QString& frame) {
         close(close_code::kSlowConsumer, QStringLiteral("slow consumer: outbound queue full"));
         return false;
     }
-    transport_->sendText(frame);
+    transport_->send(frame);
     hub_.metrics().deliveries++;
     return true;
 }
 
 void Session::sendEvent(const ServerMessage& message) {
-    send(QString::fromUtf8(codec::encode(message)));
+    send(Frame::text(codec::encode(message)));
 }
 
 void Session::sendError(ErrorCode code, const QString& message, const QString& stream) {

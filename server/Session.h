@@ -36,7 +36,7 @@ public:
     qint64 lastActivityMs() const { return lastActivityMs_; }
 
     // Queues a shared frame; false (and the connection closing) when the client is too slow.
-    bool send(const QString& frame);
+    bool send(const Frame& frame);
     void sendEvent(const ServerMessage& message);
     void sendError(ErrorCode code, const QString& message, const QString& stream = {});
     void close(int code, const QString& reason);

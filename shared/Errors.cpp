@@ -6,7 +6,7 @@
 namespace herald {
 namespace {
 // One table for both directions, so the names cannot drift apart.
-constexpr std::array<std::pair<ErrorCode, const char*>, 11> kNames{{
+constexpr std::array<std::pair<ErrorCode, const char*>, 12> kNames{{
     {ErrorCode::BadJson, "bad_json"},
     {ErrorCode::BadRequest, "bad_request"},
     {ErrorCode::UnknownEvent, "unknown_event"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<ErrorCode, const char*>, 11> kNames{{
     {ErrorCode::Unauthorized, "unauthorized"},
     {ErrorCode::NotFound, "not_found"},
     {ErrorCode::Unavailable, "unavailable"},
+    {ErrorCode::RateLimited, "rate_limited"},
     {ErrorCode::Internal, "internal"},
 }};
 } // namespace

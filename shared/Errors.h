@@ -17,6 +17,7 @@ enum class ErrorCode {
     Unauthorized, // missing, malformed, bad-signature or expired credential
     NotFound,
     Unavailable, // node cannot do it now (full, draining, broker down)
+    RateLimited, // too many connections or failed attempts from one address
     Internal,
 };
 

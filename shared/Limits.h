@@ -25,6 +25,7 @@ inline constexpr int kUnauthorized = 4001;        // missing, bad or expired cre
 inline constexpr int kDisconnectedByAdmin = 4003; // an administrator closed this user's connections
 inline constexpr int kIdleTimeout = 4008;  // no traffic (not even pong) within the idle limit
 inline constexpr int kSlowConsumer = 4009; // outbound queue over its limit
+inline constexpr int kRateLimited = 4029;  // too many connections or auth failures from an address
 } // namespace close_code
 
 } // namespace herald

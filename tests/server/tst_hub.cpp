@@ -14,11 +14,11 @@ using namespace herald;
 namespace {
 
 struct FakeTransport final : ClientTransport {
-    QList<QString> frames;
+    QList<Frame> frames;
     int pings = 0;
     int closeCode = 0;
     qint64 pending = 0;
-    void sendText(const QString& frame) override { frames.append(frame); }
+    void send(const Frame& frame) override { frames.append(frame); }
     void ping() override { ++pings; }
     void close(int code, const QString&) override { closeCode = code; }
     qint64 pendingBytes() const override { return pending; }
@@ -26,8 +26,8 @@ struct FakeTransport final : ClientTransport {
 
     QList<QJsonObject> events(const QString& name) const {
         QList<QJsonObject> out;
-        for (const QString& f : frames) {
-            const QJsonObject o = QJsonDocument::fromJson(f.toUtf8()).object();
+        for (const Frame& f : frames) {
+            const QJsonObject o = QJsonDocument::fromJson(f.payload().toByteArray()).object();
             if (o.value(QLatin1String("event")).toString() == name)
                 out.append(o);
         }
@@ -129,8 +129,9 @@ private Q_SLOTS:
         publish(QStringLiteral("public.news"), R"({"n":1})");
         QTRY_COMPARE(a.transport->events(QStringLiteral("message")).size(), 1);
         QCOMPARE(b.transport->events(QStringLiteral("message")).size(), 1);
-        // The same QString data, not two encodings.
-        QCOMPARE(a.transport->frames.last().constData(), b.transport->frames.last().constData());
+        // The same wire bytes, not two encodings.
+        QCOMPARE(a.transport->frames.last().bytes().constData(),
+                 b.transport->frames.last().bytes().constData());
         QCOMPARE(a.transport->events(QStringLiteral("message"))
                      .first()
                      .value(QLatin1String("data"))
