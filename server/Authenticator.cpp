@@ -48,6 +48,7 @@ std::variant<Authenticator, QString> Authenticator::create(const Config& config)
     jwt.audience = config.jwtAudience;
     jwt.issuer = config.jwtIssuer;
     jwt.leewaySeconds = config.jwtLeewaySeconds;
+    jwt.requireExp = config.jwtRequireExp;
     if (!config.jwtPublicKeyFile.isEmpty()) {
         QFile file(config.jwtPublicKeyFile);
         if (!file.open(QIODevice::ReadOnly))

@@ -36,6 +36,9 @@ Hub::Hub(const Config& config, QString nodeId, Broker& broker, Metrics& metrics,
     onlineTimer_.setInterval(config_.onlineIntervalMs);
     connect(&onlineTimer_, &QTimer::timeout, this, [this] { pushOnline(true); });
     onlineTimer_.start();
+    expiryTimer_.setSingleShot(true);
+    expiryTimer_.setTimerType(Qt::PreciseTimer);
+    connect(&expiryTimer_, &QTimer::timeout, this, &Hub::closeExpired);
 }
 
 Hub::~Hub() {
@@ -53,6 +56,11 @@ Session* Hub::attach(Identity identity, std::unique_ptr<ClientTransport> transpo
         ++userConnections_[raw->identity().user] == 1)
         Q_EMIT userArrived(raw->identity().user);
     metrics_.connectionsAccepted++;
+    if (raw->identity().expiresAt > 0) {
+        // Closed when the token expires (plus the clock leeway the token was accepted with).
+        expiries_.add(id, (raw->identity().expiresAt + config_.jwtLeewaySeconds) * 1000);
+        armExpiryTimer();
+    }
     raw->sendEvent(
         WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
     Q_EMIT connectionCountChanged(connectionCount());
@@ -75,6 +83,7 @@ void Hub::detach(quint64 sessionId) {
             Q_EMIT userLeft(session->identity().user);
         }
     }
+    expiries_.remove(sessionId);
     sessions_.erase(it);
     Q_EMIT connectionCountChanged(connectionCount());
 }
@@ -238,27 +247,37 @@ void Hub::deliverToAll(const Frame& frame) {
 
 void Hub::sweep() {
     const qint64 now = nowMs();
-    const qint64 nowSeconds = now / 1000;
     QList<Session*> idle;
-    QList<Session*> expired;
     for (const auto& [id, s] : sessions_) {
         if (s->isClosing())
             continue;
         const qint64 silent = now - s->lastActivityMs();
         if (silent >= config_.idleTimeoutMs)
             idle.append(s.get());
-        else if (s->identity().expiresAt > 0 &&
-                 nowSeconds > s->identity().expiresAt + config_.jwtLeewaySeconds)
-            expired.append(s.get());
         else if (silent >= config_.keepaliveIntervalMs)
             s->transport().ping();
     }
     for (Session* s : idle)
         s->close(close_code::kIdleTimeout, QStringLiteral("idle timeout"));
-    for (Session* s : expired) {
+}
+
+void Hub::armExpiryTimer() {
+    // Wall-clock expiry against our clock (nowMs() is the epoch plus a monotonic offset).
+    if (const auto next = expiries_.nextMs())
+        expiryTimer_.start(static_cast<int>(std::clamp<qint64>(*next - nowMs(), 0, 24 * 3600 * 1000)));
+    else
+        expiryTimer_.stop();
+}
+
+void Hub::closeExpired() {
+    for (quint64 id : expiries_.takeDue(nowMs())) {
+        Session* s = session(id);
+        if (!s || s->isClosing())
+            continue;
         s->sendError(ErrorCode::Unauthorized, QStringLiteral("token expired"));
         s->close(close_code::kUnauthorized, QStringLiteral("token expired"));
     }
+    armExpiryTimer();
 }
 
 void Hub::pushOnline(bool onlyIfChanged) {

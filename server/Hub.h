@@ -2,6 +2,7 @@
 
 #include "server/Broker.h"
 #include "server/Config.h"
+#include "server/ExpiryQueue.h"
 #include "server/Fanout.h"
 #include "server/Metrics.h"
 #include "server/Session.h"
@@ -125,6 +126,10 @@ private:
     qint64 clockBaseMs_ = 0;
     QTimer sweepTimer_;
     QTimer onlineTimer_;
+    ExpiryQueue expiries_; // sessions whose token expires, closed on time by expiryTimer_
+    QTimer expiryTimer_;
+    void armExpiryTimer();
+    void closeExpired();
     OnlineEvent lastOnline_{-1, -1};
     std::function<OnlineEvent()> onlineSource_;
     AdminHandler adminHandler_;

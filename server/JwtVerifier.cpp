@@ -168,6 +168,7 @@ std::variant<JwtVerifier, QString> JwtVerifier::create(const JwtConfig& config) 
     v.m_audience = config.audience;
     v.m_issuer = config.issuer;
     v.m_leeway = std::max(0, config.leewaySeconds);
+    v.m_requireExp = config.requireExp;
 
     bool haveRsa = false;
     bool haveEc = false;
@@ -322,6 +323,8 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
         if (now - leeway >= exp.toDouble())
             return unauthorized(QStringLiteral("token expired"));
         out.expiresAt = toSeconds(exp.toDouble());
+    } else if (m_requireExp) {
+        return unauthorized(QStringLiteral("token has no \"exp\" claim (required by jwt_require_exp)"));
     }
     if (const QJsonValue nbf = payload->value(u"nbf");
         nbf.isDouble() && now + leeway < nbf.toDouble())

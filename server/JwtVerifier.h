@@ -24,6 +24,7 @@ struct JwtConfig {
     QString audience;       // non-empty: the token's "aud" (string or array) must contain it
     QString issuer;         // non-empty: "iss" must equal it
     int leewaySeconds = 30; // for exp/nbf/iat; negative values count as 0
+    bool requireExp = true; // a token without "exp" would never expire: refuse it
 };
 
 struct JwtClaims {
@@ -66,6 +67,7 @@ private:
     QString m_audience;
     QString m_issuer;
     int m_leeway = 30;
+    bool m_requireExp = true;
 };
 
 // Largest token verify() accepts, in bytes.

@@ -1,5 +1,7 @@
 #include "shared/Admin.h"
 
+#include <cmath>
+
 #include "shared/Codec.h"
 
 #include <QJsonArray>
@@ -44,9 +46,15 @@ std::variant<Target, Error> readTarget(const QJsonValue& v) {
                           .arg(kind.left(40)));
 }
 
-int readLimit(const QJsonObject& o, int fallback) {
+// "limit" is optional; when given it must be a whole number from 1 to 1000 (said, not clamped).
+std::variant<int, Error> readLimit(const QJsonObject& o, int fallback) {
     const QJsonValue v = o.value(QLatin1String("limit"));
-    return v.isDouble() ? std::clamp(v.toInt(), 1, 1000) : fallback;
+    if (v.isUndefined())
+        return fallback;
+    const double n = v.toDouble(-1);
+    if (!v.isDouble() || n != std::floor(n) || n < 1 || n > 1000)
+        return badRequest(QStringLiteral("\"limit\" must be a whole number from 1 to 1000"));
+    return static_cast<int>(n);
 }
 
 } // namespace
@@ -86,10 +94,15 @@ Decoded<AdminCommand> decodeCommand(QByteArrayView json) {
         return BroadcastCommand{o.value(QLatin1String("id")).toString(), std::get<Target>(target),
                                 std::get<BroadcastRequest>(notice).notice};
     }
-    if (event == QLatin1String("streams"))
-        return StreamsCommand{readLimit(o, 50)};
-    if (event == QLatin1String("audit"))
-        return AuditCommand{readLimit(o, 100)};
+    if (event == QLatin1String("streams") || event == QLatin1String("audit")) {
+        const bool streams = event == QLatin1String("streams");
+        const auto limit = readLimit(o, streams ? 50 : 100);
+        if (const auto* e = std::get_if<Error>(&limit))
+            return *e;
+        if (streams)
+            return StreamsCommand{std::get<int>(limit)};
+        return AuditCommand{std::get<int>(limit)};
+    }
     if (event == QLatin1String("drain") || event == QLatin1String("disconnect")) {
         const char* key = event == QLatin1String("drain") ? "node" : "user";
         const QString value = o.value(QLatin1String(key)).toString();

@@ -49,7 +49,8 @@ private Q_SLOTS:
         server_ = std::make_unique<ServerProcess>(
             QStringList{QStringLiteral("--jwt-secret"), QString::fromLatin1(kJwtSecret),
                         QStringLiteral("--admin-tokens"), QString::fromLatin1(kAdminToken),
-                        QStringLiteral("--max-message-bytes"), QStringLiteral("4096")});
+                        QStringLiteral("--max-message-bytes"), QStringLiteral("4096"),
+            QStringLiteral("--jwt-leeway"), QStringLiteral("0")});
         QString error;
         QVERIFY2(server_->start(&error), qPrintable(error));
     }
@@ -292,6 +293,34 @@ private Q_SLOTS:
                        eventOf(*again.nextFrame()) == QLatin1String("welcome");
             }(),
             10000);
+    }
+
+    void tokenExpiringOnAnOpenConnectionClosesOnTime() {
+        // The keepalive sweep runs every 12.5 s; expiry must not wait for it.
+        const qint64 exp = QDateTime::currentSecsSinceEpoch() + 2;
+        const QByteArray token = herald::mintHs256(
+            {{QStringLiteral("sub"), QStringLiteral("u1")}, {QStringLiteral("exp"), exp}}, kJwtSecret);
+        raw::Connection c(server_->port());
+        c.write(upgradeRequest("/private?token=" + token));
+        QCOMPARE(c.readResponseHead(), 101);
+        QCOMPARE(eventOf(*c.nextFrame()), QStringLiteral("welcome"));
+        auto expired = c.nextFrame(8000);
+        QVERIFY2(expired, "not closed within 8 s of connecting (the token expired after 2 s)");
+        QCOMPARE(json(*expired).value(QLatin1String("message")).toString(), QStringLiteral("token expired"));
+        QCOMPARE(c.waitForClose(2000), 4001);
+        QVERIFY(QDateTime::currentSecsSinceEpoch() >= exp); // not early either
+    }
+
+    void tokenWithoutExpIsRefused() {
+        const QByteArray token =
+            herald::mintHs256({{QStringLiteral("sub"), QStringLiteral("u1")}}, kJwtSecret);
+        raw::Connection c(server_->port());
+        c.write(upgradeRequest("/private?token=" + token));
+        QCOMPARE(c.readResponseHead(), 101);
+        auto refusal = c.nextFrame();
+        QVERIFY(refusal);
+        QVERIFY(json(*refusal).value(QLatin1String("message")).toString().contains(QLatin1String("exp")));
+        QCOMPARE(c.waitForClose(), 4001);
     }
 
     void failedAuthenticationsBackOff() {

@@ -216,14 +216,23 @@ private Q_SLOTS:
         QFETCH(QString, claim);
         QFETCH(QJsonValue, value);
         QFETCH(QString, expected);
-        QJsonObject claims{{"sub", "u42"}};
+        // nbf/iat cases carry a valid exp, so only the claim under test can refuse them.
+        QJsonObject claims = claim == QLatin1String("exp") ? QJsonObject{{"sub", "u42"}} : baseClaims();
         claims.insert(claim, value);
         expectOutcome(verifierFor("HS256").verify(token("HS256", claims), kNow), expected);
     }
 
-    void noExpMeansZero() {
+    void noExpIsRefusedByDefault() {
         const auto result =
             verifierFor("HS256").verify(token("HS256", QJsonObject{{"sub", "u42"}}), kNow);
+        expectOutcome(result, QStringLiteral("token has no \"exp\" claim (required by jwt_require_exp)"));
+    }
+
+    void noExpMeansZeroWhenNotRequired() {
+        JwtConfig c;
+        c.hs256Secret = kSecret;
+        c.requireExp = false;
+        const auto result = make(c).verify(token("HS256", QJsonObject{{"sub", "u42"}}), kNow);
         expectOutcome(result, {});
         QCOMPARE(std::get<JwtClaims>(result).expiresAt, qint64(0));
     }
