@@ -1,7 +1,7 @@
 #pragma once
 
-#include <QtGlobal>
 #include <QList>
+#include <QtGlobal>
 #include <map>
 #include <optional>
 #include <unordered_map>

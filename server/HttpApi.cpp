@@ -242,6 +242,11 @@ HttpResponse HttpApi::readiness() const {
         problems.append(QStringLiteral("node is %1").arg(status.state));
     if (!broker_.isReady())
         problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()));
+    else if (const qint64 overdue = presence_.heartbeatOverdueMs())
+        problems.append(QStringLiteral("broker (%1) has not returned this node's heartbeat for %2 "
+                                       "ms (hung?)")
+                            .arg(broker_.describe())
+                            .arg(overdue));
     if (problems.isEmpty())
         return HttpResponse::json(200, R"({"ready":true})");
     return HttpResponse::json(

@@ -264,7 +264,8 @@ void Hub::sweep() {
 void Hub::armExpiryTimer() {
     // Wall-clock expiry against our clock (nowMs() is the epoch plus a monotonic offset).
     if (const auto next = expiries_.nextMs())
-        expiryTimer_.start(static_cast<int>(std::clamp<qint64>(*next - nowMs(), 0, 24 * 3600 * 1000)));
+        expiryTimer_.start(
+            static_cast<int>(std::clamp<qint64>(*next - nowMs(), 0, 24 * 3600 * 1000)));
     else
         expiryTimer_.stop();
 }

@@ -324,7 +324,8 @@ std::variant<JwtClaims, Error> JwtVerifier::verify(QByteArrayView token, qint64 
             return unauthorized(QStringLiteral("token expired"));
         out.expiresAt = toSeconds(exp.toDouble());
     } else if (m_requireExp) {
-        return unauthorized(QStringLiteral("token has no \"exp\" claim (required by jwt_require_exp)"));
+        return unauthorized(
+            QStringLiteral("token has no \"exp\" claim (required by jwt_require_exp)"));
     }
     if (const QJsonValue nbf = payload->value(u"nbf");
         nbf.isDouble() && now + leeway < nbf.toDouble())

@@ -27,7 +27,15 @@ Presence::Presence(QString selfId, int intervalMs, Broker& broker,
     connect(&broker_, &Broker::messageArrived, this, &Presence::onBusMessage);
 }
 
+qint64 Presence::heartbeatOverdueMs() const {
+    if (ownHeartbeatSeenMs_ == 0 || !heartbeat_.isActive())
+        return 0;
+    const qint64 silent = nowMs() - ownHeartbeatSeenMs_;
+    return silent > 3 * qint64(intervalMs_) ? silent : 0;
+}
+
 void Presence::start() {
+    ownHeartbeatSeenMs_ = nowMs();
     broker_.subscribe(cluster::kControlKey);
     heartbeat_.start();
     expiry_.start();
@@ -152,6 +160,7 @@ void Presence::onBusMessage(const QString& key, const QByteArray& payload) {
 void Presence::onHeartbeat(const cluster::Heartbeat& h) {
     if (h.node.id == selfId_) {
         lagMs_ = std::max<qint64>(0, nowMs() - h.sentAtMs);
+        ownHeartbeatSeenMs_ = nowMs();
         return;
     }
     Peer& p = peer(h.node.id);

@@ -41,6 +41,9 @@ public:
     // Every live node, this one first (with fresh figures).
     QList<cluster::NodeInfo> liveNodes() const;
     qint64 brokerLagMs() const { return lagMs_; }
+    // How long this node's own heartbeats have not come back through the broker, when that is
+    // over three intervals (a hung broker: connected, yet nothing moves); 0 otherwise.
+    qint64 heartbeatOverdueMs() const;
 
 Q_SIGNALS:
     void nodeJoined(const QString& id);
@@ -84,6 +87,7 @@ private:
     qint64 usersSeq_ = 0;
     bool fullSetScheduled_ = false;
     qint64 lagMs_ = -1;
+    qint64 ownHeartbeatSeenMs_ = 0; // last time our own heartbeat came back (or start)
 };
 
 } // namespace herald

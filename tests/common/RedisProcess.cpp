@@ -1,5 +1,7 @@
 #include "tests/common/RedisProcess.h"
 
+#include <csignal>
+
 #include <QDeadlineTimer>
 #include <QHostAddress>
 #include <QStandardPaths>
@@ -143,6 +145,16 @@ void RedisProcess::stop() {
         process_->waitForFinished(5000);
     }
     captured_ += process_->readAll();
+}
+
+void RedisProcess::freeze() {
+    if (isRunning())
+        ::kill(static_cast<pid_t>(process_->processId()), SIGSTOP);
+}
+
+void RedisProcess::thaw() {
+    if (isRunning())
+        ::kill(static_cast<pid_t>(process_->processId()), SIGCONT);
 }
 
 } // namespace herald::test

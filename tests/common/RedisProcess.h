@@ -24,6 +24,9 @@ public:
     bool start(QString* error, int timeoutMs = 15000);
     bool restart(QString* error, int timeoutMs = 15000);
     void stop(); // SIGKILL and wait
+    // SIGSTOP / SIGCONT: a hung Redis (connections stay open, nothing is answered).
+    void freeze();
+    void thaw();
     bool isRunning() const;
 
     quint16 port() const { return port_; }

@@ -264,6 +264,20 @@ private Q_SLOTS:
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 6, 2, 3), 20000);
     }
 
+    void hungRedisMakesNodesNotReady() {
+        // SIGSTOP: the TCP connection stays up, so only the missing heartbeat echo can tell.
+        redis_->freeze();
+        QTRY_VERIFY_WITH_TIMEOUT(httpGet(node(1).httpUrl(QStringLiteral("/readyz"))).status == 503,
+                                 15000);
+        const HttpResult ready = httpGet(node(1).httpUrl(QStringLiteral("/readyz")));
+        QVERIFY2(ready.body.contains("heartbeat"), ready.body.constData());
+        QCOMPARE(httpGet(node(1).httpUrl(QStringLiteral("/healthz"))).status, 200); // alive
+        redis_->thaw();
+        for (int i = 1; i <= 3; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(
+                httpGet(node(i).httpUrl(QStringLiteral("/readyz"))).status == 200, 20000);
+    }
+
     void cleanlyStoppedNodeLeavesAtOnce() {
         ServerProcess extra({QStringLiteral("--redis-url"), redis_->url(),
                              QStringLiteral("--node-id"), QStringLiteral("n4"),

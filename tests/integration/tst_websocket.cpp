@@ -50,7 +50,7 @@ private Q_SLOTS:
             QStringList{QStringLiteral("--jwt-secret"), QString::fromLatin1(kJwtSecret),
                         QStringLiteral("--admin-tokens"), QString::fromLatin1(kAdminToken),
                         QStringLiteral("--max-message-bytes"), QStringLiteral("4096"),
-            QStringLiteral("--jwt-leeway"), QStringLiteral("0")});
+                        QStringLiteral("--jwt-leeway"), QStringLiteral("0")});
         QString error;
         QVERIFY2(server_->start(&error), qPrintable(error));
     }
@@ -299,14 +299,16 @@ private Q_SLOTS:
         // The keepalive sweep runs every 12.5 s; expiry must not wait for it.
         const qint64 exp = QDateTime::currentSecsSinceEpoch() + 2;
         const QByteArray token = herald::mintHs256(
-            {{QStringLiteral("sub"), QStringLiteral("u1")}, {QStringLiteral("exp"), exp}}, kJwtSecret);
+            {{QStringLiteral("sub"), QStringLiteral("u1")}, {QStringLiteral("exp"), exp}},
+            kJwtSecret);
         raw::Connection c(server_->port());
         c.write(upgradeRequest("/private?token=" + token));
         QCOMPARE(c.readResponseHead(), 101);
         QCOMPARE(eventOf(*c.nextFrame()), QStringLiteral("welcome"));
         auto expired = c.nextFrame(8000);
         QVERIFY2(expired, "not closed within 8 s of connecting (the token expired after 2 s)");
-        QCOMPARE(json(*expired).value(QLatin1String("message")).toString(), QStringLiteral("token expired"));
+        QCOMPARE(json(*expired).value(QLatin1String("message")).toString(),
+                 QStringLiteral("token expired"));
         QCOMPARE(c.waitForClose(2000), 4001);
         QVERIFY(QDateTime::currentSecsSinceEpoch() >= exp); // not early either
     }
@@ -319,7 +321,10 @@ private Q_SLOTS:
         QCOMPARE(c.readResponseHead(), 101);
         auto refusal = c.nextFrame();
         QVERIFY(refusal);
-        QVERIFY(json(*refusal).value(QLatin1String("message")).toString().contains(QLatin1String("exp")));
+        QVERIFY(json(*refusal)
+                    .value(QLatin1String("message"))
+                    .toString()
+                    .contains(QLatin1String("exp")));
         QCOMPARE(c.waitForClose(), 4001);
     }
 

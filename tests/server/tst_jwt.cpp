@@ -217,7 +217,8 @@ private Q_SLOTS:
         QFETCH(QJsonValue, value);
         QFETCH(QString, expected);
         // nbf/iat cases carry a valid exp, so only the claim under test can refuse them.
-        QJsonObject claims = claim == QLatin1String("exp") ? QJsonObject{{"sub", "u42"}} : baseClaims();
+        QJsonObject claims =
+            claim == QLatin1String("exp") ? QJsonObject{{"sub", "u42"}} : baseClaims();
         claims.insert(claim, value);
         expectOutcome(verifierFor("HS256").verify(token("HS256", claims), kNow), expected);
     }
@@ -225,7 +226,8 @@ private Q_SLOTS:
     void noExpIsRefusedByDefault() {
         const auto result =
             verifierFor("HS256").verify(token("HS256", QJsonObject{{"sub", "u42"}}), kNow);
-        expectOutcome(result, QStringLiteral("token has no \"exp\" claim (required by jwt_require_exp)"));
+        expectOutcome(result,
+                      QStringLiteral("token has no \"exp\" claim (required by jwt_require_exp)"));
     }
 
     void noExpMeansZeroWhenNotRequired() {

@@ -44,12 +44,16 @@ private Q_SLOTS:
             << "bad_request";
         QTest::newRow("empty notice") << QByteArray(R"({"event":"broadcast"})") << "bad_request";
         QTest::newRow("drain without node") << QByteArray(R"({"event":"drain"})") << "bad_request";
-        QTest::newRow("streams limit 0") << QByteArray(R"({"event":"streams","limit":0})") << "bad_request";
+        QTest::newRow("streams limit 0")
+            << QByteArray(R"({"event":"streams","limit":0})") << "bad_request";
         QTest::newRow("streams limit 1001")
             << QByteArray(R"({"event":"streams","limit":1001})") << "bad_request";
-        QTest::newRow("audit limit -5") << QByteArray(R"({"event":"audit","limit":-5})") << "bad_request";
-        QTest::newRow("audit limit 2.5") << QByteArray(R"({"event":"audit","limit":2.5})") << "bad_request";
-        QTest::newRow("audit limit text") << QByteArray(R"({"event":"audit","limit":"9"})") << "bad_request";
+        QTest::newRow("audit limit -5")
+            << QByteArray(R"({"event":"audit","limit":-5})") << "bad_request";
+        QTest::newRow("audit limit 2.5")
+            << QByteArray(R"({"event":"audit","limit":2.5})") << "bad_request";
+        QTest::newRow("audit limit text")
+            << QByteArray(R"({"event":"audit","limit":"9"})") << "bad_request";
     }
 
     void limitsInRangeAreKept() {
