@@ -50,11 +50,10 @@ bool OriginPolicy::allows(QByteArrayView origin, QByteArrayView host) const {
     const QUrl url(text);
     if (!url.isValid() || url.host().isEmpty())
         return false; // "null" (sandboxed frames, file://) and garbage
-    if (allowed_.isEmpty()) {
-        if (authority(url) == hostHeaderAuthority(host))
-            return true;
-        return dev_ && isLoopbackHost(url.host());
-    }
+    if (authority(url) == hostHeaderAuthority(host))
+        return true; // the node's own pages (the demo page, herald.js served by the node)
+    if (dev_ && isLoopbackHost(url.host()))
+        return true;
     for (const QString& pattern : allowed_) {
         // "scheme://*.domain[:port]": any subdomain of domain (not domain itself).
         const qsizetype star = pattern.indexOf(QLatin1String("://*."));

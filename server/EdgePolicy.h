@@ -13,9 +13,9 @@ namespace herald {
 // site would otherwise ride on the user's cookies or the console's network position).
 class OriginPolicy {
 public:
-    // `allowed`: exact origins ("https://app.example.com"), host patterns
-    // ("https://*.example.com") or "*". Empty: only the node's own host (the Host header), and
-    // with `dev` also pages served from loopback.
+    // Always allowed: the node's own host (the Host header). Also `allowed`: exact origins
+    // ("https://app.example.com"), host patterns ("https://*.example.com") or "*"; and with
+    // `dev`, pages served from loopback.
     OriginPolicy(QStringList allowed, bool dev);
 
     // No Origin header (not a browser) is allowed: the credential alone decides.

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -85,6 +86,23 @@ function mintToken(sub) {
   const body = b64({ alg: 'HS256', typ: 'JWT' }) + '.' +
                b64({ sub, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 });
   return body + '.' + createHmac('sha256', JWT_SECRET).update(body).digest('base64url');
+}
+
+// Another node for one test, with its own arguments; resolves to { child, base }.
+function spawnNode(extraArgs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(BIN_DIR, 'herald-server'),
+                        ['--listen', '127.0.0.1:0', '--jwt-secret', JWT_SECRET, ...extraArgs],
+                        { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('second node printed no address')); }, START_MS);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const m = /listening on http:\/\/([0-9.]+):(\d+)/.exec(stdout);
+      if (m) { clearTimeout(timer); resolve({ child, base: `http://${m[1]}:${m[2]}` }); }
+    });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
 }
 
 function stopServer() {
@@ -316,6 +334,55 @@ async function main() {
     if (welcome.user !== 'u2' || welcome.asked !== 2)
       throw new Error(`after getToken: ${JSON.stringify(welcome)}, expected user u2 after 2 calls`);
   }, closeTestClient);
+
+  await test('a page from a foreign origin cannot open /private or /admin (cross-site WebSocket hijacking)', async () => {
+    // A node without --dev (which lets any loopback page in), and a page served by another
+    // server on another port: another origin, on loopback so that Chromium's own local-network
+    // rules do not block the attempt before it reaches the node.
+    const node = await spawnNode(['--admin-tokens', 'admin-secret']);
+    const evilServer = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>evil</title>');
+    });
+    await new Promise((r) => evilServer.listen(0, '127.0.0.1', r));
+    const foreign = await browser.newContext();
+    try {
+      const evilUrl = `http://127.0.0.1:${evilServer.address().port}/`;
+      const evil = await foreign.newPage();
+      await evil.goto(evilUrl);
+      const wsBase = node.base.replace(/^http/, 'ws');
+      const attempt = (url) => evil.evaluate((u) => new Promise((resolve) => {
+        const ws = new WebSocket(u);
+        const events = [];
+        ws.onopen = () => events.push('open');
+        ws.onmessage = (e) => events.push('message:' + e.data);
+        ws.onclose = (e) => resolve({ events, code: e.code });
+      }), url);
+      for (const path of [`/private?token=${mintToken('victim')}`, '/admin?token=admin-secret', '/public']) {
+        const result = await attempt(wsBase + path);
+        if (result.events.length || result.code !== 1006)
+          throw new Error(`${path} from ${evilUrl}: ${JSON.stringify(result)}, expected no open and 1006`);
+      }
+      const refusals = async () => {
+        const m = /herald_ws_refusals_total\{reason="origin"\} (\d+)/.exec(await (await fetch(node.base + '/metrics')).text());
+        return m ? Number(m[1]) : -1;
+      };
+      if (await refusals() !== 3) throw new Error(`expected 3 origin refusals, /metrics says ${await refusals()}`);
+      // The node's own page opens the same endpoint with the same token.
+      const own = await foreign.newPage();
+      await own.goto(node.base + '/');
+      const event = await own.evaluate((u) => new Promise((resolve) => {
+        const ws = new WebSocket(u);
+        ws.onmessage = (e) => { resolve(JSON.parse(e.data).event); ws.close(); };
+        ws.onclose = (e) => resolve('closed ' + e.code);
+      }), `${wsBase}/private?token=${mintToken('victim')}`);
+      if (event !== 'welcome') throw new Error(`the node's own page got ${event}, expected welcome`);
+    } finally {
+      await foreign.close();
+      evilServer.close();
+      node.child.kill('SIGKILL');
+    }
+  });
 
   let stopWithPage = null; // how the server exited on SIGTERM while the page was connected
   await test('herald.js reconnects and re-subscribes after a server restart', async () => {
