@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/HttpRequestParser.h"
 #include "shared/Errors.h"
 
 #include <QByteArray>
@@ -9,30 +10,10 @@
 #include <QPointer>
 #include <QTimer>
 #include <QUrlQuery>
-#include <http_parser.h>
 
 class QTcpSocket;
 
 namespace herald {
-
-// The credential of an "Authorization: Bearer <token>" header value, empty for other schemes.
-QByteArray bearerCredential(const QByteArray& authorization);
-
-struct HttpRequest {
-    QByteArray method;
-    QString path;
-    QUrlQuery query;
-    QHash<QByteArray, QByteArray> headers; // names in lower case
-    QByteArray body;
-    QHostAddress peer;
-    int httpMajor = 1;
-    int httpMinor = 1;
-    bool upgrade = false; // asks to become a WebSocket
-
-    QByteArray header(const QByteArray& lowerName) const { return headers.value(lowerName); }
-    // The credential of "Authorization: Bearer <token>", empty when absent.
-    QByteArray bearerToken() const;
-};
 
 struct HttpResponse {
     int status = 200;
@@ -82,14 +63,6 @@ Q_SIGNALS:
     void protocolError(herald::ErrorCode code);
 
 private:
-    static int onUrl(http_parser* p, const char* at, size_t length);
-    static int onHeaderField(http_parser* p, const char* at, size_t length);
-    static int onHeaderValue(http_parser* p, const char* at, size_t length);
-    static int onHeadersComplete(http_parser* p);
-    static int onBody(http_parser* p, const char* at, size_t length);
-    static int onMessageComplete(http_parser* p);
-
-    int countHead(size_t length);
     void readMore();
     void feed();
     void fail(int status, const Error& error);
@@ -97,23 +70,13 @@ private:
 
     QTcpSocket* socket_;
     Limits limits_;
-    http_parser parser_;
-    http_parser_settings settings_;
+    HttpRequestParser parser_;
     QTimer timer_;
-    QByteArray pending_; // bytes read but not yet parsed (parser paused)
-    HttpRequest current_;
-    QByteArray url_;
-    QByteArray field_;
-    QByteArray value_;
-    bool lastWasValue_ = false;
-    qint64 headBytes_ = 0;
+    QByteArray pending_; // bytes read but not yet parsed (a request is being answered)
     bool firstRequest_ = true;
     bool answering_ = false;
-    bool keepAlive_ = true;
     bool closing_ = false;
-    bool upgradeReady_ = false;
-    int errorStatus_ = 0;
-    Error error_;
+    bool failed_ = false; // answered with an error: close after it
 };
 
 } // namespace herald
