@@ -64,28 +64,20 @@ private:
             return false;
         }
         const QString id = r.json().value(QLatin1String("id")).toString();
+        auto copies = [&id](const WsClient& c) {
+            int n = 0;
+            for (const QJsonObject& e : c.eventsOf(QStringLiteral("system")))
+                n += e.value(QLatin1String("id")).toString() == id;
+            return n;
+        };
         for (const auto& c : clients_) {
             if (!c->isOpen())
                 continue;
-            if (c->waitFor(QStringLiteral("system"), 15000).value(QLatin1String("id")).toString() !=
-                    id &&
-                !QTest::qWaitFor(
-                    [&] {
-                        for (const QJsonObject& e : c->eventsOf(QStringLiteral("system")))
-                            if (e.value(QLatin1String("id")).toString() == id)
-                                return true;
-                        return false;
-                    },
-                    15000)) {
-                qWarning("a client on %s did not receive broadcast %s", qPrintable(nodeOf(*c)),
-                         qPrintable(id));
+            if (!QTest::qWaitFor([&] { return copies(*c) > 0; }, 15000) || copies(*c) != 1) {
+                qWarning("a client on %s got broadcast %s %d times", qPrintable(nodeOf(*c)),
+                         qPrintable(id), copies(*c));
                 return false;
             }
-            int copies = 0;
-            for (const QJsonObject& e : c->eventsOf(QStringLiteral("system")))
-                copies += e.value(QLatin1String("id")).toString() == id;
-            if (copies != 1)
-                return false;
         }
         return true;
     }

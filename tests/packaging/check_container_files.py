@@ -78,7 +78,8 @@ def check_dockerfile(p, settings):
         return {}
     build, runtime = stages[0], stages[-1]
     p.expect(build["from"] in ("debian:12", "debian:bookworm") and build["name"],
-             f"Dockerfile: the build stage must be a named Debian 12 stage, got FROM {build['from']}")
+             "Dockerfile: the build stage must be a named Debian 12 stage, "
+             f"got FROM {build['from']}")
     p.expect(runtime["from"] in ("debian:12-slim", "debian:bookworm-slim"),
              f"Dockerfile: the runtime stage must be debian:12-slim, got {runtime['from']}")
 

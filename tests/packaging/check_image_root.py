@@ -6,8 +6,9 @@ a temporary DESTDIR, then:
   - every library ldd resolves for them belongs to a package of runtime-packages.txt or one that
     apt pulls in with them (so the runtime stage has all it needs);
   - in a chroot that holds only those packages' files (plus bash, which debian:12-slim has), the
-    binaries print their version, a node serves, herald-healthcheck says healthy, and after
-    SIGTERM the node exits 0 and the health check says unhealthy.
+    binaries print their version, and a node run as the image's non-root user, with nothing it
+    could write to, serves: herald-healthcheck says healthy, and after SIGTERM the node exits 0
+    and the health check says unhealthy.
 
     /usr/bin/python3 check_image_root.py BUILD_DIR      (ctest runs it; label "packaging")
 Needs root (chroot) and the packages of build-packages.txt and runtime-packages.txt.
@@ -110,15 +111,32 @@ def make_root(root, packages, destdir):
 
 
 def healthcheck(root, port, path=None):
-    command = [shutil.which("chroot"), root, "/usr/bin/herald-healthcheck"] + ([path] if path else [])
+    command = [shutil.which("chroot"), f"--userspec={image_user()}", root,
+               "/usr/bin/herald-healthcheck"] + ([path] if path else [])
     return run(command, env={"HERALD_LISTEN": f"127.0.0.1:{port}", "PATH": "/usr/bin"},
                timeout=30).returncode
 
 
+def image_user():
+    """The Dockerfile's USER (uid:gid), which the image's processes run as."""
+    with open(os.path.join(DOCKER, "Dockerfile"), encoding="utf-8") as file:
+        users = re.findall(r"^USER\s+(\S+)", file.read(), re.MULTILINE)
+    if not users:
+        die("packaging/docker/Dockerfile has no USER")
+    return users[-1] if ":" in users[-1] else f"{users[-1]}:{users[-1]}"
+
+
 def serve_in_root(p, root):
-    """A node in the runtime root answers, its health check agrees, and it stops cleanly."""
-    with Node([shutil.which("chroot"), root, "/usr/bin/herald-server"], env={}) as node:
+    """A node in the runtime root, run as the image's user, answers, its health check agrees,
+    and it stops cleanly. Nothing in the root is writable by that user: the node needs no
+    writable file system (the Kubernetes manifests make the root file system read-only)."""
+    command = [shutil.which("chroot"), f"--userspec={image_user()}", root,
+               "/usr/bin/herald-server"]
+    with Node(command, env={}) as node:
         p.expect(node.port > 0, "herald-server did not start in the runtime root")
+        uid = int(image_user().split(":")[0])
+        p.expect(os.stat(f"/proc/{node.process.pid}").st_uid == uid,
+                 f"herald-server in the runtime root does not run as uid {uid}")
         # herald-healthcheck reads the port from HERALD_LISTEN, as in the image.
         p.expect(healthcheck(root, node.port) == 0,
                  "herald-healthcheck reports a serving node unhealthy")
