@@ -239,6 +239,11 @@ const QList<Setting>& settings() {
          "An admin drain closes this node's clients (1012) evenly over this "
          "period (default 10s).",
          durationSetting(&Config::drainPeriodMs, 0)},
+        {"shutdown_drain", "DURATION",
+         "On SIGTERM, first drain for this long: /readyz 503, new WebSockets refused (1012), "
+         "clients asked to reconnect elsewhere (1012) evenly over the period; then stop as "
+         "usual (default 0: close everyone at once with 1001).",
+         durationSetting(&Config::shutdownDrainMs, 0)},
         {"publish_timeout", "DURATION",
          "How long a publish may wait for the broker's confirmation "
          "before it is answered 503 (default 5s).",

@@ -43,6 +43,7 @@ struct Config {
     int onlineIntervalMs = 1000;
     int shutdownGraceMs = 2000;
     int drainPeriodMs = 10'000;  // an admin drain closes the node's clients evenly over this
+    int shutdownDrainMs = 0;     // SIGTERM first drains the node for this long (0: at once)
     int publishTimeoutMs = 5000; // a publish the broker has not confirmed by then is a 503
 
     // Who may open a WebSocket (server/EdgePolicy.h).

@@ -155,7 +155,15 @@ QString Node::listenUrl() const {
     return QStringLiteral("http://%1:%2").arg(host).arg(gateway_->port());
 }
 
-void Node::drain() {
+void Node::terminate() {
+    if (config_.shutdownDrainMs <= 0 || status_.state != QLatin1String("serving"))
+        return shutdown();
+    qCInfo(lcNode) << "SIGTERM: draining for" << config_.shutdownDrainMs << "ms before stopping";
+    drainOver(config_.shutdownDrainMs);
+    QTimer::singleShot(config_.shutdownDrainMs, this, &Node::shutdown);
+}
+
+void Node::drainOver(int periodMs) {
     if (status_.state != QLatin1String("serving"))
         return;
     status_.state = QStringLiteral("draining");
@@ -169,12 +177,11 @@ void Node::drain() {
     }
     order += admins;
     qCInfo(lcNode) << "draining:" << order.size() << "connections asked to reconnect elsewhere over"
-                   << config_.drainPeriodMs << "ms";
+                   << periodMs << "ms";
     if (order.isEmpty())
         return;
     // Connection i goes at i * period / n, so the others' load rises evenly, not in one step.
     const qint64 total = order.size();
-    const int periodMs = config_.drainPeriodMs;
     auto* timer = new QTimer(this);
     timer->setInterval(static_cast<int>(std::clamp<qint64>(periodMs / total, 10, 250)));
     auto started = std::make_shared<QElapsedTimer>();
@@ -200,6 +207,7 @@ void Node::drain() {
 void Node::shutdown() {
     if (status_.state == QLatin1String("stopping") || status_.state == QLatin1String("stopped"))
         return;
+    // A second signal during a SIGTERM drain, or the drain's end: stop now either way.
     status_.state = QStringLiteral("stopping");
     gateway_->stopAccepting();
     qCInfo(lcNode) << "stopping:" << hub_->connectionCount()

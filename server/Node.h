@@ -31,10 +31,12 @@ public:
     // Stops accepting, asks clients to go elsewhere (close 1001), and emits stopped() when all
     // are gone or the grace period is over.
     void shutdown();
+    // SIGTERM/SIGINT: drain for shutdown_drain first when it is set, then shutdown().
+    void terminate();
 
     // An admin's drain: stop taking WebSockets, report "draining" (heartbeats, /readyz 503) and
     // close every client with 1012 spread evenly over drain_period; the node keeps running.
-    void drain();
+    void drain() { drainOver(config_.drainPeriodMs); }
 
     QString listenUrl() const;
     Hub& hub() { return *hub_; }
@@ -43,6 +45,7 @@ Q_SIGNALS:
     void stopped();
 
 private:
+    void drainOver(int periodMs);
     Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker);
     cluster::NodeInfo selfInfo() const;
     void sampleRates();

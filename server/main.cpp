@@ -45,7 +45,7 @@ int main(int argc, char* argv[]) {
 
     herald::SignalWatcher signals({SIGINT, SIGTERM});
     QObject::connect(&signals, &herald::SignalWatcher::received, node.get(),
-                     &herald::Node::shutdown);
+                     &herald::Node::terminate);
     QObject::connect(node.get(), &herald::Node::stopped, &app, &QCoreApplication::quit);
     const int code = app.exec();
     node.reset();

@@ -2,6 +2,7 @@
 // clients: delivery, isolation of private streams, limits, errors, metrics and shutdown.
 
 #include "server/JwtVerifier.h"
+#include "tests/common/RawWs.h"
 #include "tests/common/ServerProcess.h"
 #include "tests/common/WsClient.h"
 
@@ -11,6 +12,7 @@
 #include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTest>
+#include <csignal>
 #include <memory>
 
 using namespace herald::test;
@@ -421,6 +423,30 @@ private Q_SLOTS:
         QCOMPARE(doomed.stop(), 0);
         QVERIFY(client.waitForClosed());
         QCOMPARE(client.closeCode(), 1001);
+    }
+
+    void sigtermWithShutdownDrainDrainsFirst() {
+        ServerProcess doomed({QStringLiteral("--shutdown-drain"), QStringLiteral("3s")});
+        QString error;
+        QVERIFY2(doomed.start(&error), qPrintable(error));
+        std::vector<std::unique_ptr<raw::Connection>> clients;
+        for (int i = 0; i < 3; ++i) {
+            clients.push_back(std::make_unique<raw::Connection>(doomed.port()));
+            clients.back()->write(raw::upgradeRequest("/public"));
+            QCOMPARE(clients.back()->readResponseHead(), 101);
+        }
+        ::kill(static_cast<pid_t>(doomed.process().processId()), SIGTERM);
+        // While it drains: not ready, new WebSockets refused with 1012, clients asked to move.
+        QTRY_COMPARE_WITH_TIMEOUT(httpGet(doomed.httpUrl(QStringLiteral("/readyz"))).status, 503,
+                                  5000);
+        raw::Connection late(doomed.port());
+        late.write(raw::upgradeRequest("/public"));
+        QCOMPARE(late.readResponseHead(), 101);
+        QCOMPARE(late.waitForClose(), 1012);
+        for (auto& c : clients)
+            QCOMPARE(c->waitForClose(), 1012);
+        QVERIFY(doomed.process().waitForFinished(15000));
+        QCOMPARE(doomed.process().exitCode(), 0);
     }
 
     void badConfigurationExitsWithCode2() {

@@ -195,18 +195,21 @@ def check_server(p, documents, settings, images):
         p.expect(port_number(c, get.get("port")) == listen_port(listen),
                  f"herald: {probe} port {get.get('port')} is not the node's port")
 
-    # Grace: the preStop sleep, then SIGTERM's goodbye (shutdown_grace) or a drain, then the
-    # leave message (up to 1 s), all within terminationGracePeriodSeconds.
+    # Grace: the preStop sleep, then SIGTERM's drain (shutdown_drain) and goodbye
+    # (shutdown_grace), then the leave message (up to 1 s), all within
+    # terminationGracePeriodSeconds; an admin's drain (drain_period) happens before any of it.
     command = c.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
     sleep_s = float(command[1]) if len(command) == 2 and command[0].endswith("sleep") else None
     p.expect(sleep_s is not None and 1 <= sleep_s <= 30,
              f"herald: preStop should be [/bin/sleep, N] with N in 1..30, got {command}")
     shutdown = duration_ms(config["data"].get("HERALD_SHUTDOWN_GRACE", "2s")) / 1000
-    drain = duration_ms(config["data"].get("HERALD_DRAIN_PERIOD", "10s")) / 1000
-    needed = (sleep_s or 0) + max(shutdown, drain) + 1
+    drain = duration_ms(config["data"].get("HERALD_SHUTDOWN_DRAIN", "0s")) / 1000
+    p.expect(drain > 0, "herald: HERALD_SHUTDOWN_DRAIN should be set so a deleted pod's clients "
+             "move gradually, not all at once")
+    needed = (sleep_s or 0) + drain + shutdown + 1
     grace = pod.get("terminationGracePeriodSeconds", 30)
     p.expect(grace >= needed + 5, f"herald: terminationGracePeriodSeconds {grace} < preStop "
-             f"{sleep_s} s + max(shutdown_grace {shutdown} s, drain_period {drain} s) + 1 s + 5 s")
+             f"{sleep_s} s + shutdown_drain {drain} s + shutdown_grace {shutdown} s + 1 s + 5 s")
     live = c.get("livenessProbe", {})
     p.expect(live.get("periodSeconds", 10) * live.get("failureThreshold", 3) > shutdown,
              "herald: the liveness probe could kill a node while it says goodbye")
