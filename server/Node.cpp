@@ -161,6 +161,13 @@ void Node::terminate() {
     qCInfo(lcNode) << "SIGTERM: draining for" << config_.shutdownDrainMs << "ms before stopping";
     drainOver(config_.shutdownDrainMs);
     QTimer::singleShot(config_.shutdownDrainMs, this, &Node::shutdown);
+    // Nobody left to move: no reason to wait for the rest of the period.
+    if (hub_->connectionCount() == 0)
+        return shutdown();
+    connect(hub_.get(), &Hub::connectionCountChanged, this, [this](qint64 n) {
+        if (n == 0)
+            shutdown();
+    });
 }
 
 void Node::drainOver(int periodMs) {
