@@ -163,7 +163,7 @@ void AdminService::onBroadcast(const cluster::AdminBroadcast& b) {
     } else if (b.targetKind == QLatin1String("stream")) {
         delivered = b.targetValue == streams::kSystemKey
                         ? hub_.sendWhere(anyone, frame)
-                        : hub_.sendToSubscribers(b.targetValue, frame);
+                        : hub_.router().sendToSubscribers(b.targetValue, frame);
     } else if (b.targetKind == QLatin1String("user")) {
         delivered = hub_.sendWhere(
             [&b](const Session& s) {
@@ -261,7 +261,7 @@ void AdminService::onControlMessage(const cluster::ControlMessage& message) {
         onDeliveryReport(*r);
     } else if (const auto* q = std::get_if<cluster::StreamsQuery>(&message)) {
         send(cluster::StreamsAnswer{q->queryId, q->origin, selfId_,
-                                    hub_.topStreams(kStreamsPerNode)},
+                                    hub_.router().topStreams(kStreamsPerNode)},
              0);
     } else if (const auto* a = std::get_if<cluster::StreamsAnswer>(&message)) {
         onStreamsAnswer(*a);
@@ -286,7 +286,7 @@ void AdminService::pushSnapshots() {
     const qint64 now = nowMs();
     for (auto it = broadcasts_.begin(); it != broadcasts_.end();)
         it = it->expiresMs < now ? broadcasts_.erase(it) : std::next(it);
-    hub_.sendWhere(isAdmin, snapshotFrame());
+    hub_.sendToAdmins(snapshotFrame());
 }
 
 Frame AdminService::snapshotFrame() const {

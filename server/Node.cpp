@@ -65,7 +65,7 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
                                            [this] { return selfInfo(); });
     connect(hub_.get(), &Hub::userArrived, presence_.get(), &Presence::userArrived);
     connect(hub_.get(), &Hub::userLeft, presence_.get(), &Presence::userLeft);
-    hub_->setOnlineSource([this] {
+    hub_->router().setOnlineSource([this] {
         const Presence::Totals t = presence_->totals();
         return OnlineEvent{t.connections, t.users};
     });
@@ -103,8 +103,8 @@ cluster::NodeInfo Node::selfInfo() const {
     n.startedAtMs = status_.startedAtMs;
     n.connections = hub_->connectionCount();
     n.users = hub_->uniqueUsers();
-    n.subscriptions = hub_->subscriptionCount();
-    n.streams = hub_->streamCount();
+    n.subscriptions = hub_->router().subscriptionCount();
+    n.streams = hub_->router().streamCount();
     n.messagesInPerSecond = messagesInRate_;
     n.deliveriesPerSecond = deliveriesRate_;
     n.brokerLagMs = presence_ ? presence_->brokerLagMs() : -1;

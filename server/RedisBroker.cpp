@@ -148,12 +148,12 @@ void RedisBroker::onMessage(const QByteArray& channel, const QByteArray& payload
     const QByteArray& name = pattern.isEmpty() ? channel : pattern;
     const auto& bridges = pattern.isEmpty() ? bridgeChannels_ : bridgePatterns_;
     if (const auto it = bridges.constFind(name); it != bridges.constEnd())
-        Q_EMIT messageArrived(it.value(), payload);
+        deliver(it.value(), payload);
     if (!name.startsWith(prefix_))
         return;
     const QString key = QString::fromUtf8(name.mid(prefix_.size()));
     if (keys_.contains(key) && isPattern(key.toUtf8()) == !pattern.isEmpty())
-        Q_EMIT messageArrived(key, payload);
+        deliver(key, payload);
 }
 
 void RedisBroker::updateReady() {

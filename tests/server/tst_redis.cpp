@@ -49,10 +49,13 @@ bool waitSubscribers(RedisConnection& c, const QByteArray& channel, qint64 n,
 struct Inbox {
     QList<QPair<QString, QByteArray>> items;
     explicit Inbox(Broker& b) {
-        QObject::connect(&b, &Broker::messageArrived, &b,
+        QObject::connect(&b, &Broker::dataArrived, &b,
                          [this](const QString& k, const QByteArray& p) {
                              items.append({k, p});
                          });
+        QObject::connect(&b, &Broker::controlArrived, &b, [this](const QByteArray& p) {
+            items.append({herald::cluster::kControlKey, p});
+        });
     }
     qsizetype count(const QString& key, const QByteArray& payload) const {
         return items.count({key, payload});
