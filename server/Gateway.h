@@ -3,6 +3,7 @@
 #include "server/Authenticator.h"
 #include "server/EdgePolicy.h"
 #include "server/HttpConnection.h"
+#include "server/OutboundQueue.h"
 
 #include <QObject>
 #include <QTcpServer>
@@ -52,6 +53,7 @@ private:
     OriginPolicy origins_;
     SourceLimiter limiter_;
     QTimer pruneTimer_;
+    WriteBatcher batcher_;
     bool draining_ = false;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/ClientTransport.h"
+#include "server/OutboundQueue.h"
 #include "server/WsCodec.h"
 
 #include <QObject>
@@ -25,7 +26,10 @@ public:
         std::function<void()> closed;
     };
 
-    WebSocketConnection(QTcpSocket* socket, QByteArray firstBytes, qint64 maxMessageBytes);
+    // `handshake` (the 101 answer) is the first thing written; `firstBytes` arrived with the
+    // request head and are the first frames read.
+    WebSocketConnection(QTcpSocket* socket, WriteBatcher& batcher, QByteArray handshake,
+                        QByteArray firstBytes, qint64 maxMessageBytes);
     ~WebSocketConnection() override;
 
     // Starts reading (the bytes that came with the handshake first).
@@ -48,6 +52,7 @@ private:
     void reportClosed();
 
     QTcpSocket* socket_;
+    OutboundQueue out_;
     ws::FrameDecoder decoder_;
     Handlers handlers_;
     QTimer closeTimer_;
