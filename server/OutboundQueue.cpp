@@ -43,6 +43,7 @@ void WriteBatcher::flushAll() {
 OutboundQueue::OutboundQueue(QTcpSocket* socket, WriteBatcher& batcher, QObject* parent)
     : QObject(parent)
     , socket_(socket)
+    , fd_(static_cast<int>(socket->socketDescriptor()))
     , batcher_(batcher)
     , viaQt_(qobject_cast<QSslSocket*>(socket) != nullptr) {
     if (viaQt_)
@@ -56,7 +57,19 @@ OutboundQueue::~OutboundQueue() {
     batcher_.cancel(this);
 }
 
+void OutboundQueue::stop() {
+    // The descriptor is closed (or about to be): its number may soon belong to another
+    // connection, so nothing may be written to it again.
+    fd_ = -1;
+    batcher_.cancel(this);
+    writable_.reset();
+    frames_.clear();
+    queuedBytes_ = headOffset_ = 0;
+}
+
 void OutboundQueue::push(QByteArray bytes) {
+    if (fd_ < 0)
+        return;
     if (viaQt_) {
         socket_->write(bytes);
         return;
@@ -83,7 +96,7 @@ void OutboundQueue::drained() {
 }
 
 void OutboundQueue::flush() {
-    const int fd = static_cast<int>(socket_->socketDescriptor());
+    const int fd = fd_;
     while (!frames_.empty() && fd >= 0) {
         iovec iov[kMaxIov];
         int count = 0;
@@ -103,8 +116,7 @@ void OutboundQueue::flush() {
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
-            frames_.clear();
-            queuedBytes_ = headOffset_ = 0;
+            stop();
             Q_EMIT failed(); // reset by the peer: reading will see the end too
             return;
         }
@@ -123,6 +135,8 @@ void OutboundQueue::flush() {
         if (written < offered)
             break; // the kernel's buffer is full: wait until it is writable again
     }
+    if (fd < 0)
+        return;
     if (frames_.empty()) {
         if (writable_)
             writable_->setEnabled(false);
@@ -130,8 +144,7 @@ void OutboundQueue::flush() {
         return;
     }
     if (!writable_) {
-        writable_ =
-            std::make_unique<QSocketNotifier>(socket_->socketDescriptor(), QSocketNotifier::Write);
+        writable_ = std::make_unique<QSocketNotifier>(fd_, QSocketNotifier::Write);
         connect(writable_.get(), &QSocketNotifier::activated, this, &OutboundQueue::flush);
     }
     writable_->setEnabled(true);

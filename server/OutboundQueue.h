@@ -47,6 +47,8 @@ public:
     void whenDrained(std::function<void()> then);
     // Writes what the kernel takes now (the batcher calls this once per loop pass).
     void flush();
+    // The socket is closed: drop what is queued and never touch the descriptor again.
+    void stop();
 
 Q_SIGNALS:
     // Writing failed (the peer reset the connection): the connection is gone.
@@ -57,6 +59,7 @@ private:
     void drained();
 
     QTcpSocket* socket_;
+    int fd_; // cached: reading it through the socket costs a cache miss per connection per flush
     WriteBatcher& batcher_;
     std::deque<QByteArray> frames_;
     qsizetype headOffset_ = 0; // bytes of frames_.front() already written

@@ -122,6 +122,7 @@ void WebSocketConnection::reportClosed() {
     if (reported_)
         return;
     reported_ = true;
+    out_.stop();
     closeTimer_.stop();
     QMetaObject::invokeMethod(
         this,
