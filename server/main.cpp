@@ -1,14 +1,14 @@
 #include "server/EpollDispatcher.h"
 #include "server/Logging.h"
 #include "server/Node.h"
-#include "server/SignalWatcher.h"
+#include "shared/SignalWatcher.h"
 
 #include <QCoreApplication>
 #include <QProcessEnvironment>
+#include <csignal>
 #include <cstdio>
 
 int main(int argc, char* argv[]) {
-    herald::SignalWatcher::blockInThisThread({SIGINT, SIGTERM});
     // Qt's dispatchers poll() every socket on every loop pass (O(connections) per pass); ours
     // waits on epoll. HERALD_EVENT_DISPATCHER=qt keeps Qt's (for comparison and diagnosis).
     if (qgetenv("HERALD_EVENT_DISPATCHER") != "qt") {
