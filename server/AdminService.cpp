@@ -148,31 +148,37 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
     const QString target =
         command.target.kind == admin::Target::Kind::All
             ? QStringLiteral("all")
-            : admin::targetKindName(command.target.kind) + QLatin1Char(':') + value;
+            : cluster::targetKindName(command.target.kind) + QLatin1Char(':') + value;
     record(session, QStringLiteral("broadcast"), target, command.notice.title);
-    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId,
-                                 admin::targetKindName(command.target.kind), value, command.notice},
+    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId, command.target.kind, value,
+                                 command.notice},
          session.id());
 }
 
 void AdminService::onBroadcast(const cluster::AdminBroadcast& b) {
     const Frame frame = Frame::text(codec::encode(SystemEvent{b.messageId, b.notice}));
     qint64 delivered = 0;
-    if (b.targetKind == QLatin1String("all")) {
+    switch (b.targetKind) {
+    case cluster::TargetKind::All:
         delivered = hub_.sendWhere(anyone, frame);
-    } else if (b.targetKind == QLatin1String("stream")) {
+        break;
+    case cluster::TargetKind::Stream:
         delivered = b.targetValue == streams::kSystemKey
                         ? hub_.sendWhere(anyone, frame)
                         : hub_.router().sendToSubscribers(b.targetValue, frame);
-    } else if (b.targetKind == QLatin1String("user")) {
+        break;
+    case cluster::TargetKind::User:
         delivered = hub_.sendWhere(
             [&b](const Session& s) {
                 return s.identity().role == Identity::Role::User &&
                        s.identity().user == b.targetValue;
             },
             frame);
-    } else if (b.targetKind == QLatin1String("node") && b.targetValue == selfId_) {
-        delivered = hub_.sendWhere(anyone, frame);
+        break;
+    case cluster::TargetKind::Node:
+        if (b.targetValue == selfId_)
+            delivered = hub_.sendWhere(anyone, frame);
+        break;
     }
     send(cluster::DeliveryReport{b.messageId, b.origin, selfId_, delivered}, 0);
 }

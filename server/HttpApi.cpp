@@ -189,7 +189,7 @@ QJsonObject HttpApi::nodeSnapshot() const {
         {QStringLiteral("id"), hub_.nodeId()},
         {QStringLiteral("address"), status.address},
         {QStringLiteral("version"), QLatin1String(kVersion)},
-        {QStringLiteral("state"), status.state},
+        {QStringLiteral("state"), cluster::nodeStateName(status.state)},
         {QStringLiteral("started_at"),
          QDateTime::fromMSecsSinceEpoch(status.startedAtMs).toUTC().toString(Qt::ISODate)},
         {QStringLiteral("uptime_seconds"), (now - status.startedAtMs) / 1000},
@@ -241,8 +241,8 @@ HttpResponse HttpApi::metrics() const {
 HttpResponse HttpApi::readiness() const {
     const NodeStatus status = status_();
     QStringList problems;
-    if (status.state != QLatin1String("serving"))
-        problems.append(QStringLiteral("node is %1").arg(status.state));
+    if (status.state != cluster::NodeState::Serving)
+        problems.append(QStringLiteral("node is %1").arg(cluster::nodeStateName(status.state)));
     if (!broker_.isReady())
         problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()));
     else if (const qint64 overdue = presence_.heartbeatOverdueMs())

@@ -156,7 +156,7 @@ QString Node::listenUrl() const {
 }
 
 void Node::terminate() {
-    if (config_.shutdownDrainMs <= 0 || status_.state != QLatin1String("serving"))
+    if (config_.shutdownDrainMs <= 0 || status_.state != cluster::NodeState::Serving)
         return shutdown();
     qCInfo(lcNode) << "SIGTERM: draining for" << config_.shutdownDrainMs << "ms before stopping";
     drainOver(config_.shutdownDrainMs);
@@ -171,9 +171,9 @@ void Node::terminate() {
 }
 
 void Node::drainOver(int periodMs) {
-    if (status_.state != QLatin1String("serving"))
+    if (status_.state != cluster::NodeState::Serving)
         return;
-    status_.state = QStringLiteral("draining");
+    status_.state = cluster::NodeState::Draining;
     gateway_->setDraining(true);
     // Clients first, admin consoles last (they may want to watch the drain).
     QList<quint64> order;
@@ -212,10 +212,11 @@ void Node::drainOver(int periodMs) {
 }
 
 void Node::shutdown() {
-    if (status_.state == QLatin1String("stopping") || status_.state == QLatin1String("stopped"))
+    if (status_.state == cluster::NodeState::Stopping ||
+        status_.state == cluster::NodeState::Stopped)
         return;
     // A second signal during a SIGTERM drain, or the drain's end: stop now either way.
-    status_.state = QStringLiteral("stopping");
+    status_.state = cluster::NodeState::Stopping;
     gateway_->stopAccepting();
     qCInfo(lcNode) << "stopping:" << hub_->connectionCount()
                    << "connections asked to reconnect elsewhere";
@@ -225,8 +226,8 @@ void Node::shutdown() {
     auto clientsGone = std::make_shared<bool>(hub_->connectionCount() == 0);
     auto leaveSent = std::make_shared<bool>(false);
     auto maybeFinish = [this, clientsGone, leaveSent] {
-        if (*clientsGone && *leaveSent && status_.state != QLatin1String("stopped")) {
-            status_.state = QStringLiteral("stopped");
+        if (*clientsGone && *leaveSent && status_.state != cluster::NodeState::Stopped) {
+            status_.state = cluster::NodeState::Stopped;
             Q_EMIT stopped();
         }
     };

@@ -228,7 +228,7 @@ private Q_SLOTS:
         auto node = [](const char* id, qint64 conns) {
             cluster::NodeInfo n;
             n.id = QString::fromLatin1(id);
-            n.state = QStringLiteral("serving");
+            n.state = cluster::NodeState::Serving;
             n.connections = conns;
             return n;
         };
@@ -236,7 +236,7 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 2);
         now += 1000;
         cluster::NodeInfo draining = node("a", 2);
-        draining.state = QStringLiteral("draining");
+        draining.state = cluster::NodeState::Draining;
         model.applySnapshot({{draining}, 2, 2});
         QCOMPARE(model.stateOf(0), QStringLiteral("draining"));
         QCOMPARE(model.stateOf(1), QStringLiteral("down"));

@@ -155,7 +155,7 @@ private Q_SLOTS:
                 n.id = QStringLiteral("node-%1").arg(i, 2, 10, QLatin1Char('0'));
                 n.address = QStringLiteral("10.0.%1.%2:8080").arg(i / 10).arg(i % 10);
                 n.version = QStringLiteral("0.1.0");
-                n.state = i == 7 ? QStringLiteral("draining") : QStringLiteral("serving");
+                n.state = i == 7 ? cluster::NodeState::Draining : cluster::NodeState::Serving;
                 n.startedAtMs = QDateTime::currentMSecsSinceEpoch() - 3'600'000;
                 n.connections = 15000 + (i * 37 + tick * 113) % 4000;
                 n.users = n.connections * 4 / 5;
