@@ -12,9 +12,10 @@
 #
 #   packaging/deb-check.sh [BUILD_DIR]      (default $HERALD_BUILD_DIR, else ./build)
 #
-# Needs root (apt-get install / purge) and the tools bootstrap.sh's test-deps install (dpkg-dev,
-# lintian, systemd, help2man, desktop-file-utils). Refuses to run when Herald packages are already
-# installed, so it never replaces or removes an operator's own installation.
+# Builds and lints as the calling user; installing, running the node as herald and purging need
+# root (run as root, as CI does, or with sudo). Needs the tools bootstrap.sh's test-deps install
+# (dpkg-dev, lintian, systemd, help2man, man-db, desktop-file-utils). Refuses to run when Herald
+# packages are already installed, so it never replaces or removes an operator's installation.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,25 +30,31 @@ getent passwd herald >/dev/null && HAD_USER=1
 
 step() { echo "deb-check: $*"; }
 fail() { echo "deb-check: FAILED: $*" >&2; exit 1; }
+# Commands that need root run as "${AS_ROOT[@]}" command... (a prefix, not a function, so a
+# command started in the background is the one $! names).
+AS_ROOT=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || fail "installing the packages needs root: run as root or install sudo"
+  AS_ROOT=(sudo)
+fi
 
 cleanup() {
   local status=$?
-  if [ -n "$NODE_PID" ]; then kill -KILL "$NODE_PID" 2>/dev/null || true; fi
+  if [ -n "$NODE_PID" ]; then "${AS_ROOT[@]}" kill -KILL "$NODE_PID" 2>/dev/null || true; fi
   if [ "$INSTALLED" = 1 ]; then
     step "removing the packages again (apt-get purge)"
-    DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 \
-      "${PACKAGE_NAMES[@]}" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; status=1; }
+    "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get purge -y -q -o DPkg::Lock::Timeout=300 "${PACKAGE_NAMES[@]}" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; status=1; }
   fi
   if [ "$HAD_USER" = 0 ] && getent passwd herald >/dev/null; then
-    userdel herald || status=1
-    if getent group herald >/dev/null; then groupdel herald || status=1; fi
+    "${AS_ROOT[@]}" userdel herald || status=1
+    if getent group herald >/dev/null; then "${AS_ROOT[@]}" groupdel herald || status=1; fi
   fi
   rm -rf "$WORK"
   exit "$status"
 }
 trap cleanup EXIT
 
-[ "$(id -u)" -eq 0 ] || fail "run as root: it installs and purges the packages (CI runs it as root)"
 for tool in cmake cpack dpkg-deb dpkg-shlibdeps lintian systemd-analyze man apt-get setpriv; do
   command -v "$tool" >/dev/null || fail "$tool is missing (packaging/bootstrap.sh test-deps installs it)"
 done
@@ -117,7 +124,8 @@ grep -v 'running with root privileges' "$WORK/lintian.log" || echo "  no finding
 
 step "apt-get install ${DEBS[*]}"
 INSTALLED=1
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 "${DEBS[@]}" \
+"${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -q -o DPkg::Lock::Timeout=300 "${DEBS[@]}" \
   >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "apt-get install"; }
 
 step "the installed programs"
@@ -163,7 +171,7 @@ echo "  $(grep 'Overall exposure' "$WORK/security.log")"
 step "a node run as herald from the installed configuration"
 # The service's user and config (setpriv execs the node, so the signal reaches it); a free
 # loopback port instead of the config's 0.0.0.0:8080.
-setpriv --reuid=herald --regid=herald --init-groups -- \
+"${AS_ROOT[@]}" setpriv --reuid=herald --regid=herald --init-groups -- \
   /usr/bin/herald-server --config /etc/herald/herald.ini --listen 127.0.0.1:0 \
   >"$WORK/node.out" 2>"$WORK/node.err" &
 NODE_PID=$!
@@ -171,7 +179,7 @@ url=""
 for _ in $(seq 200); do
   url="$(sed -n 's/^herald-server listening on \(http:[^ ]*\)$/\1/p' "$WORK/node.out")"
   [ -n "$url" ] && break
-  kill -0 "$NODE_PID" 2>/dev/null || { cat "$WORK/node.err" >&2; fail "the node exited at start"; }
+  [ -e "/proc/$NODE_PID" ] || { cat "$WORK/node.err" >&2; fail "the node exited at start"; }
   sleep 0.1
 done
 [ -n "$url" ] || { cat "$WORK/node.err" >&2; fail "the node did not say where it listens"; }
@@ -180,7 +188,7 @@ stats="$(/usr/bin/heraldctl --server "$url" --token change-me-api --json stats)"
   || fail "heraldctl stats against the installed node failed"
 grep -q '"web-1"' <<<"$stats" || fail "the node did not read /etc/herald/herald.ini (node_id web-1): $stats"
 echo "  $url serves node web-1 (heraldctl stats)"
-kill -TERM "$NODE_PID"
+"${AS_ROOT[@]}" kill -TERM "$NODE_PID"
 status=0
 wait "$NODE_PID" || status=$?
 NODE_PID=""
@@ -188,7 +196,8 @@ NODE_PID=""
 
 step "apt-get purge"
 INSTALLED=0
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 "${PACKAGE_NAMES[@]}" \
+"${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get purge -y -q -o DPkg::Lock::Timeout=300 "${PACKAGE_NAMES[@]}" \
   >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "apt-get purge"; }
 for package in "${PACKAGE_NAMES[@]}"; do
   if dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "installed"; then fail "$package still installed"; fi
