@@ -138,6 +138,19 @@ bool Node::start(QString* error) {
                 << broker_->describe()
                 << "unreachable: serving this node's clients only; publishes answer 503";
     });
+    // Without tokens the node serves clients but refuses every publisher and console; say so
+    // at start (before the line that says it listens), where the operator looks, rather than only
+    // in each refusal.
+    if (config_.adminTokens.isEmpty() && !config_.devMode)
+        qCWarning(lcNode).noquote()
+            << (config_.apiTokens.isEmpty()
+                    ? "no API or admin token is configured: the HTTP API and /admin (heraldctl, "
+                      "herald-console) refuse every caller. Set api_tokens and admin_tokens "
+                      "(--api-tokens / HERALD_API_TOKENS, --admin-tokens / HERALD_ADMIN_TOKENS), "
+                      "or run with --dev to let loopback callers in without a token"
+                    : "no admin token is configured: herald-console cannot connect. Set "
+                      "admin_tokens (--admin-tokens / HERALD_ADMIN_TOKENS), or run with --dev to "
+                      "let loopback callers in without a token");
     qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId
                              << "listening on" << listenUrl() << "broker:" << broker_->describe()
                              << (config_.devMode ? "(development mode: loopback needs no token)"
