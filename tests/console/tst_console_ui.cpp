@@ -168,7 +168,7 @@ private Q_SLOTS:
         n1.id = QStringLiteral("n1");
         n1.address = QStringLiteral("127.0.0.1:8080");
         n1.version = QStringLiteral("0.1.0");
-        n1.state = QStringLiteral("serving");
+        n1.state = cluster::NodeState::Serving;
         n1.startedAtMs = now - 60'000;
         n1.connections = 1;
         n1.users = 1;
