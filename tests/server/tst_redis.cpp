@@ -126,7 +126,7 @@ private Q_SLOTS:
         ok("trailing slash", "redis://h:7/", "h", 7, "", "", 0);
         bad("other scheme", "http://h", "must start with redis://");
         bad("no scheme", "localhost:6379", "must start with redis://");
-        bad("tls", "rediss://h", "TLS");
+        bad("tls option without tls", "redis://h?ca=/ca.pem", "needs rediss://");
         bad("no host", "redis://", "no host");
         bad("no host with port", "redis://:6379", "no host");
         bad("port zero", "redis://h:0", "1-65535");
