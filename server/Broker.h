@@ -29,6 +29,9 @@ public:
     // False while the broker cannot deliver to the cluster (e.g. Redis unreachable).
     virtual bool isReady() const = 0;
     virtual QString describe() const = 0;
+    // Why the broker is not ready (e.g. "cannot connect: TLS handshake ... failed: ..."), for
+    // /readyz; empty when ready or unknown.
+    virtual QString problem() const { return {}; }
 
 Q_SIGNALS:
     // A payload for `key` arrived; emitted once per subscribed key, including this node's own.

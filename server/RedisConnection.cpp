@@ -71,8 +71,14 @@ RedisConnection::RedisConnection(RedisUrl url, QString name, QObject* parent)
             connectNow();
     });
     connect(&attemptTimer_, &QTimer::timeout, this, [this] {
-        if (state_ == State::Connecting)
-            fail(QStringLiteral("no answer within %1 ms").arg(connectTimeoutMs_));
+        if (state_ != State::Connecting)
+            return;
+        // A plain Redis reads a TLS ClientHello as the start of a command and waits for more.
+        const bool handshaking = url_.tls && socket_ && !transportUp_ &&
+                                 socket_->state() == QAbstractSocket::ConnectedState;
+        fail((handshaking ? QStringLiteral("no TLS handshake within %1 ms (not a TLS port?)")
+                          : QStringLiteral("no answer within %1 ms"))
+                 .arg(connectTimeoutMs_));
     });
 }
 
