@@ -168,12 +168,11 @@ void RedisConnection::openSocket(const QHostAddress& address) {
     // Queued in out_ until the transport is up, then written as one pipelined batch. PING last
     // proves the server serves us (no NOAUTH, not LOADING) before anyone relies on it.
     sendHandshake();
-    QAbstractSocket* socket = socket_;
     // The peer name (not the address) is what the certificate must match, and the SNI sent.
     if (tls)
         tls->connectToHostEncrypted(address.toString(), url_.port, url_.host);
     else
-        socket->connectToHost(address, url_.port);
+        socket_->connectToHost(address, url_.port);
 }
 
 void RedisConnection::onConnected() {

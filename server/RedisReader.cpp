@@ -59,6 +59,7 @@ void freeObject(void* root) {
     delete static_cast<RedisReply*>(root);
 }
 
+// Never written (hiredis only reads it; its API takes a non-const pointer).
 redisReplyObjectFunctions kFunctions = {createString, createArray, createInteger, createNil,
                                         freeObject};
 

@@ -8,6 +8,7 @@
 #include "server/RedisReader.h"
 #include "tests/common/RedisProcess.h"
 
+#include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -143,6 +144,44 @@ private Q_SLOTS:
                  qPrintable(reader.error()));
         reader.feed(QByteArray(":2\r\n"));
         QVERIFY(!reader.next()); // stays failed: the connection must go
+    }
+
+    void survivesMutatedInput() {
+        // Seeded mutations of valid traffic, fed in random slices: every outcome is replies
+        // and/or one named error, never a crash (HERALD_SANITIZE checks memory as well).
+        QRandomGenerator rng(20261123);
+        const QByteArrayList tokens{"*", "$", ":", "+", "-", "\r\n", "-1", "2147483647", "0"};
+        int replies = 0, errors = 0;
+        for (int round = 0; round < 3000; ++round) {
+            QByteArray input = kMixed;
+            for (int edits = 1 + rng.bounded(6); edits > 0; --edits) {
+                const int at = rng.bounded(static_cast<int>(input.size()) + 1);
+                switch (rng.bounded(3)) {
+                case 0:
+                    input.insert(at, tokens.at(rng.bounded(static_cast<int>(tokens.size()))));
+                    break;
+                case 1:
+                    input.remove(at, 1 + rng.bounded(3));
+                    break;
+                default:
+                    if (at < input.size())
+                        input[at] = static_cast<char>(rng.bounded(256));
+                }
+            }
+            RedisReplyReader reader(64 * 1024);
+            for (qsizetype pos = 0; pos < input.size() && !reader.failed();) {
+                const qsizetype n = 1 + rng.bounded(16);
+                reader.feed(input.constData() + pos, std::min(n, input.size() - pos));
+                pos += n;
+                replies += static_cast<int>(drain(reader).size());
+            }
+            if (reader.failed()) {
+                ++errors;
+                QVERIFY(!reader.error().isEmpty());
+                QCOMPARE(reader.buffered(), 0);
+            }
+        }
+        QVERIFY(replies > 0 && errors > 0); // both paths were exercised
     }
 
     void theBudgetHolds_data() {
