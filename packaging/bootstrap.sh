@@ -25,7 +25,7 @@ LISTEN="${HERALD_LISTEN:-127.0.0.1:8080}"
 BUILD_PACKAGES=(cmake ninja-build g++ make pkg-config qt6-base-dev qt6-websockets-dev
   qt6-charts-dev libqt6opengl6-dev qtkeychain-qt6-dev qt6-qpa-plugins libgl-dev libhiredis-dev libssl-dev
   libhttp-parser-dev help2man)
-TEST_PACKAGES=(redis-server nginx-light xvfb xauth chromium ca-certificates
+TEST_PACKAGES=(redis-server openssl nginx-light xvfb xauth chromium ca-certificates
   haproxy python3-yaml python3-kubernetes docker-compose)
 # What the man page test and packaging/deb-check.sh need (cpack's dpkg-shlibdeps, lintian,
 # systemd-analyze, man).

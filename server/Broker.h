@@ -30,6 +30,9 @@ public:
     // False while the broker cannot deliver to the cluster (e.g. Redis unreachable).
     virtual bool isReady() const = 0;
     virtual QString describe() const = 0;
+    // Why the broker is not ready (e.g. "cannot connect: TLS handshake ... failed: ..."), for
+    // /readyz; empty when ready or unknown.
+    virtual QString problem() const { return {}; }
 
 Q_SIGNALS:
     // What arrives is routed by key to the one component that wants it (emitted once per

@@ -243,9 +243,11 @@ HttpResponse HttpApi::readiness() const {
     QStringList problems;
     if (status.state != cluster::NodeState::Serving)
         problems.append(QStringLiteral("node is %1").arg(cluster::nodeStateName(status.state)));
-    if (!broker_.isReady())
-        problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()));
-    else if (const qint64 overdue = presence_.heartbeatOverdueMs())
+    if (!broker_.isReady()) {
+        const QString why = broker_.problem();
+        problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()) +
+                        (why.isEmpty() ? QString() : QStringLiteral(": ") + why));
+    } else if (const qint64 overdue = presence_.heartbeatOverdueMs())
         problems.append(QStringLiteral("broker (%1) has not returned this node's heartbeat for %2 "
                                        "ms (hung?)")
                             .arg(broker_.describe())

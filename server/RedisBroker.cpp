@@ -86,7 +86,14 @@ void RedisBroker::stop() {
 }
 
 QString RedisBroker::describe() const {
-    return QStringLiteral("redis ") + url_.endpoint();
+    return (url_.tls ? QStringLiteral("rediss ") : QStringLiteral("redis ")) + url_.endpoint();
+}
+
+QString RedisBroker::problem() const {
+    for (const RedisConnection* c : {&commands_, &subscriber_})
+        if (!c->isReady())
+            return c->lastError().isEmpty() ? QStringLiteral("connecting") : c->lastError();
+    return {};
 }
 
 void RedisBroker::subscribe(const QString& key) {
