@@ -1,5 +1,7 @@
 #pragma once
 
+#include "shared/Limits.h"
+
 #include <QByteArrayList>
 #include <QHostAddress>
 #include <QString>
@@ -32,13 +34,13 @@ struct Config {
     QByteArrayList adminTokens; // "token" or "name:token" (the name is shown in the audit log)
 
     // Limits.
-    qint64 maxMessageBytes = 64 * 1024;
-    int maxSubscriptions = 100;
+    qint64 maxMessageBytes = kDefaultMaxMessageBytes;
+    int maxSubscriptions = kDefaultMaxSubscriptions;
     int maxConnections = 10000;
     int handshakeTimeoutMs = 10'000;
     int keepaliveIntervalMs = 25'000;
     int idleTimeoutMs = 70'000;
-    qint64 maxHttpBodyBytes = 1024 * 1024;
+    qint64 maxHttpBodyBytes = kDefaultMaxHttpBodyBytes;
     qint64 maxOutboundBytes = 4 * 1024 * 1024;
     int onlineIntervalMs = 1000;
     int shutdownGraceMs = 2000;

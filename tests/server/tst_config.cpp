@@ -175,6 +175,14 @@ private Q_SLOTS:
         QCOMPARE(help.action, ConfigOutcome::Action::PrintAndExit);
         QVERIFY(help.text.contains(QStringLiteral("--max-connections")));
         QVERIFY(help.text.contains(QStringLiteral("HERALD_REDIS_URL")));
+        // Defaults are read from Config's initialisers, never written twice.
+        QVERIFY(!help.text.contains(QLatin1String("{default}")));
+        const QString flat = help.text.simplified();
+        QVERIFY2(
+            flat.contains(QStringLiteral("(default %1; close 1009)").arg(Config{}.maxMessageBytes)),
+            qPrintable(flat));
+        QVERIFY(flat.contains(QStringLiteral("ping interval (default 25s)")));
+        QVERIFY(flat.contains(QStringLiteral("channels (default herald:)")));
         const auto version = std::get<ConfigOutcome>(load({QStringLiteral("--version")}));
         QVERIFY(version.text.startsWith(QStringLiteral("herald-server ")));
     }
