@@ -74,7 +74,7 @@ def main():
         h = benchlib.start_herald(bin_dir, ["--max-outbound-bytes", "262144"], core=None)
         servers.append(h)
         rc, res = benchlib.run_bench(bin_dir, population_args(h, [
-            "--scenarios", "connect,idle,broadcast,fanout,slow", "--rate", "1000", "--duration", "3"]),
+            "--scenarios", "connect,idle,broadcast,fanout,slow", "--duration", "3"]),
             timeout=240, core=None)
         check_population("herald", res, rc, slow=True)
         h.stop()

@@ -157,6 +157,7 @@ bool Coordinator::connectPopulation(const std::vector<long>& perWorker,
     for (long n : perWorker)
         total += n;
     const ProcSample before = server();
+    const double clientBefore = clientCpu();
     const int64_t t0 = nowNs();
     std::vector<size_t> used;
     for (size_t w = 0; w < perWorker.size(); ++w) {
@@ -184,7 +185,7 @@ bool Coordinator::connectPopulation(const std::vector<long>& perWorker,
             why = r.text("why");
     }
     const double seconds = double(std::max<int64_t>(1, last - rel(t0))) / double(kSec);
-    population_ = Population{true, false, ok, before};
+    population_ = Population{true, false, ok, ok, before};
     lastConnect_.perSecond = double(ok) / seconds;
     lastConnect_.cpuUsEach = ok ? (after.cpuSec - before.cpuSec) * 1e6 / double(ok) : 0;
     result->integer("n", total)
@@ -195,6 +196,7 @@ bool Coordinator::connectPopulation(const std::vector<long>& perWorker,
         .number("server_cpu_s", after.cpuSec - before.cpuSec)
         .number("server_cpu_us_per_connect",
                 ok ? (after.cpuSec - before.cpuSec) * 1e6 / double(ok) : 0)
+        .number("client_cpu_s", clientCpu() - clientBefore)
         .integer("server_rss_kb_before", before.rssKb)
         .integer("server_rss_kb_after", after.rssKb)
         .str("first_failure", why);
@@ -346,6 +348,13 @@ long Coordinator::publishSteady(double rate, double seconds, long payload, int64
         dropPublishers();
     *failed = total - ok;
     return ok;
+}
+
+double Coordinator::clientCpu() const {
+    std::vector<pid_t> pids{getpid()};
+    for (const auto& link : links_)
+        pids.push_back(link->pid);
+    return sampleProcesses(pids).cpuSec;
 }
 
 void Coordinator::dropPublishers() {

@@ -39,6 +39,7 @@ private:
         bool up = false;
         bool reportTeardown = false;
         long ok = 0;
+        long active = 0;   // still connected and reading, by the last count
         ProcSample before; // the server before these connections came
     };
     struct Deliveries {
@@ -75,6 +76,10 @@ private:
     // Forgets outstanding publishes (their callbacks may refer to a finished step).
     void dropPublishers();
     ProcSample server() const { return sampleProcesses(pidsA_); }
+    // This tool's own CPU time (coordinator and workers). On loopback the kernel does part of
+    // the server's TCP work (ACK processing, sends it triggers) in the receiver's context, so
+    // a server whose frames go out one segment at a time shows up here too.
+    double clientCpu() const;
     // Open connections by the server's own count; -1 no answer, -2 an answer without one.
     long serverCount(int64_t deadline);
     void emit(JsonObject& result, const std::string& summary);

@@ -30,7 +30,10 @@ Usage: herald-bench --target HOST:PORT [options]
   --procs P                  worker processes (default: as the open-file limit needs)
   --rate R --duration S      steady publishing for latency/slow (default 1000/s, 5 s)
   --receivers R              latency receivers, half on each node (default 20)
-  --slow-payload BYTES       message size in the slow scenario (default 4096)
+  --slow-rate R              messages/s in the slow scenario (default 200)
+  --slow-payload BYTES       message size in the slow scenario (default 16384): with a few
+                             dozen subscribers, enough bytes to overflow the slow reader's
+                             buffers in seconds and few enough for the others to keep up
   --timeout S                hard deadline per scenario (default 180)
   --settle S                 wait before reading idle memory (default 2)
   --stream NAME              stream name (default bench)
@@ -116,6 +119,8 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
             ok = need(o.duration);
         else if (key == "--receivers")
             ok = need(o.receivers);
+        else if (key == "--slow-rate")
+            ok = need(o.slowRate) && o.slowRate > 0;
         else if (key == "--slow-payload")
             ok = need(o.slowPayload);
         else if (key == "--timeout")

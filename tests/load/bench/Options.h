@@ -27,7 +27,8 @@ struct Options {
     double rate = 1000;
     double duration = 5;
     long receivers = 20;
-    long slowPayload = 4096;
+    double slowRate = 200;
+    long slowPayload = 16384;
     double timeout = 180; // per scenario, seconds
     double settle = 2;    // seconds before idle memory is read
 };

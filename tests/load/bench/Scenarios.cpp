@@ -86,7 +86,7 @@ bool Coordinator::runBroadcast(int64_t deadline) {
     JsonObject result = start("broadcast");
     bool ok = ensurePopulation(deadline);
     std::vector<double> first, last, p50, p99, delivered;
-    long expected = 0;
+    long expected = 0, lost = 0;
     for (int r = 0; ok && r < options_.broadcasts; ++r) {
         if (!resetCounts(deadline)) {
             ok = false;
@@ -102,6 +102,8 @@ bool Coordinator::runBroadcast(int64_t deadline) {
         loop_.runUntil([&] { return answered; }, deadline);
         if (!answered)
             dropPublishers();
+        lost += population_.active - d.ready;
+        population_.active = d.ready;
         ok = ok && d.complete && published == 1;
         expected = d.ready;
         first.push_back(ms(d.latency.min()));
@@ -121,21 +123,23 @@ bool Coordinator::runBroadcast(int64_t deadline) {
         .number("last_ms_median", median(last))
         .number("p50_ms_median", median(p50))
         .number("p99_ms_median", median(p99))
-        .boolean("complete", ok);
+        .integer("subscribers_lost", lost)
+        .boolean("complete", ok && lost == 0);
     emit(result, format("one message to %.0f: first %.2f ms, last %.1f ms, p50 %.1f ms",
                         double(population_.ok), median(first), median(last), median(p50)));
-    return ok;
+    return ok && lost == 0;
 }
 
 bool Coordinator::runFanout(int64_t deadline) {
     JsonObject result = start("fanout");
     bool ok = ensurePopulation(deadline);
     const ProcSample before = server();
+    const double clientBefore = clientCpu();
     int64_t peakRss = before.rssKb;
     const auto sampler =
         loop_.every(50 * kMs, [&] { peakRss = std::max(peakRss, server().rssKb); });
     uint64_t deliveries = 0;
-    long expected = 0, published = 0;
+    long expected = 0, published = 0, lost = 0;
     double seconds = 0;
     Histogram latency;
     for (long b = 0; ok && b < options_.bursts; ++b) {
@@ -153,6 +157,8 @@ bool Coordinator::runFanout(int64_t deadline) {
         loop_.runUntil([&] { return answered; }, deadline);
         if (!answered)
             dropPublishers();
+        lost += population_.active - d.ready;
+        population_.active = d.ready;
         ok = ok && d.complete && answered;
         deliveries += d.count;
         expected += d.ready * options_.burst;
@@ -173,11 +179,13 @@ bool Coordinator::runFanout(int64_t deadline) {
         .number("deliveries_per_s", rate)
         .number("server_cpu_s", cpu)
         .number("server_cpu_us_per_delivery", deliveries ? cpu * 1e6 / double(deliveries) : 0)
+        .number("client_cpu_s", clientCpu() - clientBefore)
         .integer("server_rss_kb_before", before.rssKb)
         .integer("server_rss_kb_peak", peakRss)
         .number("latency_p50_ms", ms(latency.percentile(0.5)))
         .number("latency_p99_ms", ms(latency.percentile(0.99)))
-        .boolean("complete", ok && int64_t(deliveries) >= expected);
+        .integer("subscribers_lost", lost)
+        .boolean("complete", ok && lost == 0 && int64_t(deliveries) >= expected);
     emit(result, format("%.0f deliveries/s, server CPU %.2f us each, peak RSS %.0f MB", rate,
                         deliveries ? cpu * 1e6 / double(deliveries) : 0, double(peakRss) / 1024));
     return ok;
@@ -190,12 +198,14 @@ bool Coordinator::runSlow(int64_t deadline) {
     std::vector<ControlMessage> replies;
     send(0, ControlMessage{"slow", {}});
     ok = collect({0}, "ok", deadline, &replies) && ok && replies[0].number("index") >= 0;
+    if (ok)
+        --population_.active;
     ok = ok && resetCounts(deadline);
     int64_t peakRss = before.rssKb;
     const auto sampler =
         loop_.every(100 * kMs, [&] { peakRss = std::max(peakRss, server().rssKb); });
     long failed = 0;
-    const long published = ok ? publishSteady(options_.rate, options_.duration,
+    const long published = ok ? publishSteady(options_.slowRate, options_.duration,
                                               options_.slowPayload, deadline, &failed)
                               : 0;
     const Deliveries d = expect(published, std::min(deadline, nowNs() + 30 * kSec), {});
@@ -206,11 +216,15 @@ bool Coordinator::runSlow(int64_t deadline) {
     const bool resumed = collect({0}, "slow", nowNs() + 20 * kSec, &replies);
     const bool closed = resumed && replies[0].number("closed") == 1;
     const int code = resumed ? int(replies[0].number("code")) : 0;
-    ok = ok && d.complete && failed == 0;
+    const long lost = population_.active - d.ready;
+    population_.active = d.ready;
+    ok = ok && d.complete && failed == 0 && lost == 0;
     result.integer("n", population_.ok)
         .integer("published", published)
         .integer("failed_publishes", failed)
+        .number("rate", options_.slowRate)
         .integer("payload_bytes", options_.slowPayload)
+        .integer("others_lost", lost)
         .integer("deliveries", int64_t(d.count))
         .integer("expected", int64_t(published) * d.ready)
         .number("others_p50_ms", ms(d.latency.percentile(0.5)))
@@ -273,8 +287,10 @@ bool Coordinator::runLatency(int64_t deadline) {
         ok ? publishSteady(options_.rate, options_.duration, options_.payload, deadline, &failed)
            : 0;
     const Deliveries d = expect(published, std::min(deadline, nowNs() + 30 * kSec), targetOf);
-    ok = ok && d.complete && failed == 0;
+    const long lost = population_.active - d.ready;
+    ok = ok && d.complete && failed == 0 && lost == 0;
     result.integer("receivers", population_.ok)
+        .integer("receivers_lost", lost)
         .number("rate", options_.rate)
         .number("duration_s", options_.duration)
         .integer("published", published)
