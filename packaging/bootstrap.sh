@@ -20,7 +20,7 @@ LISTEN="${HERALD_LISTEN:-127.0.0.1:8080}"
 BUILD_PACKAGES=(cmake ninja-build g++ make pkg-config qt6-base-dev qt6-websockets-dev
   qt6-charts-dev libqt6opengl6-dev qtkeychain-qt6-dev qt6-qpa-plugins libgl-dev libhiredis-dev libssl-dev
   libhttp-parser-dev)
-TEST_PACKAGES=(redis-server nginx-light xvfb xauth chromium ca-certificates)
+TEST_PACKAGES=(redis-server nginx-light libnginx-mod-nchan xvfb xauth chromium ca-certificates)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -59,6 +59,9 @@ deps_test() {
   as_root sh -c 'service redis-server stop; service nginx stop' >/dev/null 2>&1 || true
   # playwright-core at the pinned version (drives Debian's chromium; downloads no browser).
   as_root bash "$ROOT/tests/integration/browser/install.sh"
+  # The load tests' Node ws peer, at the version its package-lock.json pins.
+  [ -f "$ROOT/tests/load/peers/node-ws/node_modules/ws/package.json" ] ||
+    (cd "$ROOT/tests/load/peers/node-ws" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 build() {

@@ -28,8 +28,8 @@ Coordinator::Coordinator(const Options& options, const Peer& peer, std::vector<E
     , epoch_(epochNs)
     , pidsA_(parsePids(options.serverPids))
     , pidsB_(parsePids(options.serverPidsB)) {
-    for (int i = 0; i < options_.publishers; ++i)
-        publishers_.push_back(std::make_unique<HttpClient>(loop_, targets_[0], 0x7f000001u));
+    publisher_ = std::make_unique<Publisher>(loop_, peer_, targets_[0], options_.publishers,
+                                             options_.pipeline, epoch_);
     probe_ = std::make_unique<HttpClient>(loop_, targets_[0], 0x7f000001u);
 }
 
@@ -299,29 +299,6 @@ Coordinator::Deliveries Coordinator::expect(long k, int64_t deadline,
     return d;
 }
 
-void Coordinator::publishBurst(long count, long payload, std::function<void(long)> done) {
-    struct Tally {
-        long answered = 0, ok = 0, count = 0;
-        std::function<void(long)> done;
-    };
-    auto tally = std::make_shared<Tally>(Tally{0, 0, count, std::move(done)});
-    if (count == 0) {
-        tally->done(0);
-        return;
-    }
-    for (long i = 0; i < count; ++i) {
-        HttpClient& client = *publishers_[nextPublisher_++ % publishers_.size()];
-        client.request(
-            peer_.publishRequest(targets_[0].hostPort, seq_++, rel(nowNs()), size_t(payload)),
-            [tally](int status, std::string_view) {
-                if (status >= 200 && status < 300)
-                    ++tally->ok;
-                if (++tally->answered == tally->count)
-                    tally->done(tally->ok);
-            });
-    }
-}
-
 long Coordinator::publishSteady(double rate, double seconds, long payload, int64_t deadline,
                                 long* failed) {
     const long total = long(rate * seconds);
@@ -330,11 +307,12 @@ long Coordinator::publishSteady(double rate, double seconds, long payload, int64
     EventLoop::TimerId timer = 0;
     auto tick = [&] {
         const long due = std::min(total, long(rate * double(nowNs() - t0) / double(kSec)));
-        const long now = due - sent;
-        if (now > 0) {
-            sent += now;
-            publishBurst(now, payload, [&answered, &ok, now](long good) {
-                answered += now;
+        // Each message carries the time it was due, not the time it left: a server that stalls
+        // the publishers shows up in the latencies instead of hiding behind them.
+        for (; sent < due; ++sent) {
+            const int64_t intended = rel(t0) + int64_t(double(sent) * double(kSec) / rate);
+            publisher_->publish(1, payload, intended, [&answered, &ok](long good) {
+                ++answered;
                 ok += good;
             });
         }
@@ -357,11 +335,6 @@ double Coordinator::clientCpu() const {
     return sampleProcesses(pids).cpuSec;
 }
 
-void Coordinator::dropPublishers() {
-    for (auto& p : publishers_)
-        p = std::make_unique<HttpClient>(loop_, targets_[0], 0x7f000001u);
-}
-
 JsonObject Coordinator::start(const std::string& scenario) const {
     JsonObject o;
     o.str("scenario", scenario).str("peer", peer_.name());
@@ -371,6 +344,7 @@ JsonObject Coordinator::start(const std::string& scenario) const {
 }
 
 void Coordinator::emit(JsonObject& result, const std::string& summary) {
+    result.str("publish_errors", publisher_->errors());
     std::printf("%s\n", result.text().c_str());
     std::fflush(stdout);
     std::fprintf(stderr, "herald-bench %s: %s\n", peer_.name(), summary.c_str());
@@ -392,6 +366,7 @@ int Coordinator::run() {
     bool allOk = true;
     for (const auto& s : options_.scenarios) {
         const int64_t deadline = nowNs() + int64_t(options_.timeout * double(kSec));
+        publisher_->clearErrors();
         bool ok = false;
         if (s == "connect")
             ok = runConnect(deadline);

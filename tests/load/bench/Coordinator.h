@@ -10,6 +10,7 @@
 #include "Options.h"
 #include "Peer.h"
 #include "ProcStats.h"
+#include "Publisher.h"
 #include "Worker.h"
 
 #include <deque>
@@ -68,13 +69,14 @@ private:
     JsonObject teardown(int64_t deadline, std::string* summary);
     bool resetCounts(int64_t deadline);
     Deliveries expect(long k, int64_t deadline, const std::vector<int>& targetOfWorker);
-    // Publishes `count` messages at once over the publisher connections of target 0; calls
-    // done(okCount) when all are answered.
-    void publishBurst(long count, long payload, std::function<void(long)> done);
+    // Publishes `count` messages at once to target 0; done(okCount) when all are answered.
+    void publishBurst(long count, long payload, std::function<void(long)> done) {
+        publisher_->publish(count, payload, -1, std::move(done));
+    }
     // Publishes at `rate` for `seconds`; returns the number answered 2xx (waits for answers).
     long publishSteady(double rate, double seconds, long payload, int64_t deadline, long* failed);
     // Forgets outstanding publishes (their callbacks may refer to a finished step).
-    void dropPublishers();
+    void dropPublishers() { publisher_->drop(); }
     ProcSample server() const { return sampleProcesses(pidsA_); }
     // This tool's own CPU time (coordinator and workers). On loopback the kernel does part of
     // the server's TCP work (ACK processing, sends it triggers) in the receiver's context, so
@@ -101,14 +103,12 @@ private:
     std::vector<pid_t> pidsA_, pidsB_;
     EventLoop loop_;
     std::vector<std::unique_ptr<Link>> links_;
-    std::vector<std::unique_ptr<HttpClient>> publishers_;
+    std::unique_ptr<Publisher> publisher_;
     std::unique_ptr<HttpClient> probe_;
     struct {
         double perSecond = 0;
         double cpuUsEach = 0;
     } lastConnect_;
-    uint64_t seq_ = 0;
-    size_t nextPublisher_ = 0;
     Population population_;
 };
 

@@ -79,8 +79,20 @@ bool HttpClient::open() {
 }
 
 void HttpClient::request(std::string raw, Done done) {
+    // A keep-alive connection idle for a while may be closing on the server's side right now
+    // (Herald closes idle ones after its handshake timeout, Node after keepAliveTimeout): a
+    // request written into that race is lost. Start afresh instead.
+    if (fd_ >= 0 && waiting_.empty() && out_.empty() && nowNs() - lastActivityNs_ > kIdleReuseNs) {
+        loop_.remove(fd_);
+        ::close(fd_);
+        fd_ = -1;
+        in_.clear();
+    }
+    lastActivityNs_ = nowNs();
     if (fd_ < 0 && !open()) {
-        done(0, "cannot connect");
+        // Answered from the loop, not from here: a caller that publishes again from its
+        // callback must not recurse once per queued request.
+        loop_.at(nowNs(), [done = std::move(done)] { done(0, "cannot connect"); });
         return;
     }
     out_ += raw;
@@ -173,6 +185,7 @@ bool HttpClient::parseOne() {
         return true; // an answer nobody asked for: ignore it
     Done done = std::move(waiting_.front());
     waiting_.pop_front();
+    lastActivityNs_ = nowNs();
     done(status, body);
     return fd_ >= 0;
 }

@@ -44,6 +44,8 @@ private:
     std::string out_;
     std::string in_;
     std::deque<Done> waiting_;
+    int64_t lastActivityNs_ = 0;
+    static constexpr int64_t kIdleReuseNs = 2 * kSec;
 };
 
 } // namespace bench

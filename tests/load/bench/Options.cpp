@@ -22,7 +22,9 @@ Usage: herald-bench --target HOST:PORT [options]
                              latency    --rate msg/s on node A, --receivers on A and B
   --n N                      subscribers (default 1000)
   --burst M --bursts B       fan-out: B bursts of M messages (default 100, 2)
-  --publishers P             HTTP keep-alive connections publishing, pipelined (default 4)
+  --publishers P             HTTP keep-alive connections publishing (default 4)
+  --pipeline K               requests in flight on each of them (default 64: a burst of 100
+                             goes out at once); the rest waits in herald-bench
   --payload BYTES            message data size (default 100)
   --broadcasts R             broadcast repetitions (default 3)
   --inflight K               handshakes in flight at once (default 256)
@@ -103,6 +105,8 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
             ok = need(o.bursts);
         else if (key == "--publishers")
             ok = need(o.publishers) && o.publishers > 0;
+        else if (key == "--pipeline")
+            ok = need(o.pipeline) && o.pipeline > 0;
         else if (key == "--payload")
             ok = need(o.payload);
         else if (key == "--broadcasts")

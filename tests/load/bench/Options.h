@@ -19,6 +19,7 @@ struct Options {
     long burst = 100;
     long bursts = 2;
     int publishers = 4;
+    int pipeline = 64; // requests in flight per publishing connection
     long payload = 100;
     int broadcasts = 3;
     long inflight = 256;
