@@ -179,6 +179,8 @@ def main():
     parser.add_argument("--peers", default="herald,nchan,node,node-cork")
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--bursts", type=int, default=2)
+    parser.add_argument("--scenarios", default="connect,idle,broadcast,fanout",
+                        help="population scenarios run for every server")
     parser.add_argument("--no-extras", action="store_true", help="skip Herald's slow and latency runs")
     parser.add_argument("--budget-min", type=float, default=75)
     parser.add_argument("--out", default=None)
@@ -234,7 +236,7 @@ def main():
                     rc, res = benchlib.run_bench(BIN, [
                         "--peer", kind, "--target", f"127.0.0.1:{server.port}",
                         "--server-pid", ",".join(map(str, server.pids())), "--n", str(size),
-                        "--scenarios", "connect,idle,broadcast,fanout", "--burst", str(args.burst),
+                        "--scenarios", args.scenarios, "--burst", str(args.burst),
                         "--bursts", str(args.bursts), "--broadcasts", "3", "--timeout", "300",
                         "--label", f"{peer}@{size}#{rnd + 1}"], timeout=min(remaining(), 1500))
                 finally:
@@ -274,7 +276,7 @@ def main():
     jsonl.close()
 
     text = [f"Machine: {info}.", f"Command: /usr/bin/python3 tests/load/run_bench.py --rounds {args.rounds} "
-            f"--sizes {args.sizes} --peers {args.peers}", ""]
+            f"--sizes {args.sizes} --peers {args.peers} --scenarios {args.scenarios}", ""]
     for size in sizes:
         text += [table(results, size, peers), ""]
     extras = extras_table(results)

@@ -70,7 +70,11 @@ private:
     bool resetCounts(int64_t deadline);
     Deliveries expect(long k, int64_t deadline, const std::vector<int>& targetOfWorker);
     // Publishes `count` messages at once to target 0; done(okCount) when all are answered.
+    // Each burst goes out on new connections: a server that was busy for seconds may close a
+    // kept-alive one the moment it looks up again (Herald does, after its handshake timeout),
+    // dropping the requests just written to it; that is not what a burst should measure.
     void publishBurst(long count, long payload, std::function<void(long)> done) {
+        publisher_->drop();
         publisher_->publish(count, payload, -1, std::move(done));
     }
     // Publishes at `rate` for `seconds`; returns the number answered 2xx (waits for answers).
