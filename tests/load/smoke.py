@@ -39,7 +39,8 @@ def check_population(who, r, rc, slow=False):
           and c.get("connections_per_s", 0) > 0 and c.get("server_cpu_s", -1) >= 0, c)
     i = r.get("idle", {})
     check(f"{who} idle", i.get("n") == N and i.get("complete") is True
-          and isinstance(i.get("rss_bytes_per_connection"), (int, float)), i)
+          and isinstance(i.get("rss_bytes_per_connection"), (int, float))
+          and i.get("server_cpu_percent_idle", -1) >= 0, i)
     b = r.get("broadcast", {})
     check(f"{who} broadcast", b.get("complete") is True and b.get("delivered") == [N, N]
           and 0 <= b.get("first_ms_median", -1) <= b.get("last_ms_median", -1), b)

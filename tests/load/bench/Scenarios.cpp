@@ -66,16 +66,22 @@ bool Coordinator::runConnect(int64_t deadline) {
 bool Coordinator::runIdle(int64_t deadline) {
     JsonObject result = start("idle");
     const bool up = ensurePopulation(deadline);
-    // Let the server finish what connecting left behind (timers, buffers) before reading.
+    // Let the server finish what connecting left behind (timers, buffers) before reading; what
+    // it spends meanwhile is what idle connections cost it (keepalive pings and the like).
+    const ProcSample settling = server();
+    const int64_t t0 = nowNs();
     loop_.runUntil([] { return false; },
                    std::min(deadline, nowNs() + int64_t(options_.settle * double(kSec))));
     const ProcSample now = server();
+    const double idleSeconds = double(nowNs() - t0) / double(kSec);
     const double perConnection =
         up ? double(now.rssKb - population_.before.rssKb) * 1024.0 / double(population_.ok) : 0;
     result.integer("n", population_.ok)
         .integer("server_rss_kb_before", population_.before.rssKb)
         .integer("server_rss_kb_after", now.rssKb)
         .number("rss_bytes_per_connection", perConnection)
+        .number("idle_seconds", idleSeconds)
+        .number("server_cpu_percent_idle", (now.cpuSec - settling.cpuSec) * 100 / idleSeconds)
         .boolean("complete", up && population_.ok == options_.n);
     emit(result, format("%.0f idle connections: %.1f KB of server RSS each", double(population_.ok),
                         perConnection / 1024));
