@@ -109,6 +109,8 @@ class Server:
             return ""
 
     def stop(self, timeout=15.0):
+        if self.log.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -117,6 +119,8 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
+        if self.workdir and self.workdir.startswith(tempfile.gettempdir() + "/herald-"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return self.proc.returncode
 
 

@@ -9,6 +9,7 @@ the slow reader closed with 4009); it checks no timing.
 import argparse
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
@@ -69,10 +70,12 @@ def main():
     args = parser.parse_args()
     bin_dir = args.bin_dir
     servers = []
+    logs = tempfile.TemporaryDirectory(prefix="herald-smoke-")
     try:
         # One node: every population scenario, across two worker processes. A small outbound
         # limit makes the slow reader's closing quick.
-        h = benchlib.start_herald(bin_dir, ["--max-outbound-bytes", "262144"], core=None)
+        h = benchlib.start_herald(bin_dir, ["--max-outbound-bytes", "262144"], core=None,
+                                 log_dir=logs.name)
         servers.append(h)
         rc, res = benchlib.run_bench(bin_dir, population_args(h, [
             "--scenarios", "connect,idle,broadcast,fanout,slow", "--duration", "3"]),
@@ -81,12 +84,14 @@ def main():
         h.stop()
 
         # Two nodes through a real Redis: publish on A, receive on A and B.
-        redis = benchlib.start_redis(core=None)
+        redis = benchlib.start_redis(core=None, log_dir=logs.name)
         servers.append(redis)
         url = ["--redis-url", f"redis://127.0.0.1:{redis.port}"]
-        a = benchlib.start_herald(bin_dir, url + ["--node-id", "a"], core=None, name="herald-a")
+        a = benchlib.start_herald(bin_dir, url + ["--node-id", "a"], core=None, log_dir=logs.name,
+                               name="herald-a")
         servers.append(a)
-        b = benchlib.start_herald(bin_dir, url + ["--node-id", "b"], core=None, name="herald-b")
+        b = benchlib.start_herald(bin_dir, url + ["--node-id", "b"], core=None, log_dir=logs.name,
+                               name="herald-b")
         servers.append(b)
         rc, res = benchlib.run_bench(bin_dir, [
             "--target", f"127.0.0.1:{a.port}", "--target-b", f"127.0.0.1:{b.port}",
@@ -105,12 +110,12 @@ def main():
         # The peers, when installed (run_bench.py insists on them; the smoke says what it left).
         peers = []
         if benchlib.nchan_available():
-            peers.append(("nchan", "nchan", lambda: benchlib.start_nchan(core=None)))
+            peers.append(("nchan", "nchan", lambda: benchlib.start_nchan(core=None, log_dir=logs.name)))
         else:
             print("smoke: nginx nchan module missing: nchan not part of this run", file=sys.stderr)
         if benchlib.node_available():
-            peers.append(("node", "node", lambda: benchlib.start_node(False, core=None)))
-            peers.append(("node-cork", "node", lambda: benchlib.start_node(True, core=None)))
+            peers.append(("node", "node", lambda: benchlib.start_node(False, core=None, log_dir=logs.name)))
+            peers.append(("node-cork", "node", lambda: benchlib.start_node(True, core=None, log_dir=logs.name)))
         else:
             print("smoke: Node ws peer not installed: node not part of this run", file=sys.stderr)
         for label, kind, start in peers:
@@ -124,7 +129,10 @@ def main():
         check("setup", False, str(e))
     finally:
         for s in servers:
+            if failures:
+                print(f"--- {s.name} log:\n{s.tail()}", file=sys.stderr)
             s.stop()
+        logs.cleanup()
     print(f"{passed} passed, {len(failures)} failed")
     return 1 if failures else 0
 
