@@ -33,7 +33,7 @@ LISTEN="${HERALD_LISTEN:-127.0.0.1:8080}"
 BUILD_PACKAGES=(cmake ninja-build g++ make pkg-config qt6-base-dev qt6-websockets-dev
   qt6-charts-dev libqt6opengl6-dev qtkeychain-qt6-dev qt6-qpa-plugins libgl-dev libhiredis-dev libssl-dev
   libhttp-parser-dev help2man)
-TEST_PACKAGES=(redis-server openssl nginx-light xvfb xauth chromium ca-certificates
+TEST_PACKAGES=(redis-server openssl nginx-light libnginx-mod-nchan xvfb xauth chromium ca-certificates
   haproxy python3-yaml python3-kubernetes docker-compose)
 # What the man page test and packaging/deb-check.sh need (cpack's dpkg-shlibdeps, lintian,
 # systemd-analyze, man).
@@ -76,6 +76,9 @@ deps_test() {
   WANT_NODE=1 install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
   # playwright-core at the pinned version (drives Debian's chromium; downloads no browser).
   as_root bash "$ROOT/tests/integration/browser/install.sh"
+  # The load tests' Node ws peer, at the version its package-lock.json pins.
+  [ -f "$ROOT/tests/load/peers/node-ws/node_modules/ws/package.json" ] ||
+    (cd "$ROOT/tests/load/peers/node-ws" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 build() { build_in "$BUILD_DIR" "$@"; }
