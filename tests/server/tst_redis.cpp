@@ -4,8 +4,8 @@
 
 #include "server/RedisBroker.h"
 #include "server/RedisConnection.h"
-#include "tests/common/BrokerInbox.h"
 #include "tests/common/RedisProcess.h"
+#include "tests/common/RedisTestSupport.h"
 
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -15,26 +15,10 @@
 using namespace herald;
 using herald::test::Inbox;
 using herald::test::RedisProcess;
+using herald::test::run;
+using herald::test::urlOf;
 
 namespace {
-
-RedisUrl urlOf(const QString& text) {
-    const auto parsed = RedisUrl::parse(text);
-    if (const auto* e = std::get_if<QString>(&parsed))
-        qFatal("bad test URL %s: %s", qPrintable(text), qPrintable(*e));
-    return std::get<RedisUrl>(parsed);
-}
-
-// Runs one command and waits for its answer. The result lives on the heap so a late answer
-// after a timeout cannot write into a dead stack frame.
-std::optional<RedisReply> run(RedisConnection& c, const QByteArrayList& argv,
-                              int timeoutMs = 5000) {
-    auto out = std::make_shared<std::optional<RedisReply>>();
-    c.command(argv, [out](const RedisReply& r) { *out = r; });
-    if (!QTest::qWaitFor([&] { return out->has_value(); }, timeoutMs))
-        return std::nullopt;
-    return *out;
-}
 
 // Dynamic subscriptions are confirmed asynchronously; Redis itself says when they are live.
 bool waitSubscribers(RedisConnection& c, const QByteArray& channel, qint64 n,

@@ -5,8 +5,8 @@
 
 #include "server/RedisBroker.h"
 #include "server/RedisConnection.h"
-#include "tests/common/BrokerInbox.h"
 #include "tests/common/RedisProcess.h"
+#include "tests/common/RedisTestSupport.h"
 
 #include <QFile>
 #include <QRegularExpression>
@@ -19,24 +19,10 @@ using namespace herald;
 using herald::test::Inbox;
 using herald::test::RedisProcess;
 using herald::test::RedisTls;
+using herald::test::run;
+using herald::test::urlOf;
 
 namespace {
-
-RedisUrl urlOf(const QString& text) {
-    const auto parsed = RedisUrl::parse(text);
-    if (const auto* e = std::get_if<QString>(&parsed))
-        qFatal("bad test URL %s: %s", qPrintable(text), qPrintable(*e));
-    return std::get<RedisUrl>(parsed);
-}
-
-std::optional<RedisReply> run(RedisConnection& c, const QByteArrayList& argv,
-                              int timeoutMs = 10000) {
-    auto out = std::make_shared<std::optional<RedisReply>>();
-    c.command(argv, [out](const RedisReply& r) { *out = r; });
-    if (!QTest::qWaitFor([&] { return out->has_value(); }, timeoutMs))
-        return std::nullopt;
-    return *out;
-}
 
 std::unique_ptr<RedisBroker> broker(const RedisUrl& u) {
     auto b =
