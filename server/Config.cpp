@@ -151,6 +151,13 @@ Apply stringSetting(QString Config::*field) {
     };
 }
 
+Apply tlsSetting(QString TlsFiles::*field) {
+    return [=](Config& c, const QString& v) -> std::optional<QString> {
+        c.tls.*field = v.trimmed();
+        return std::nullopt;
+    };
+}
+
 const QList<Setting>& settings() {
     static const QList<Setting> table = {
         {"listen", "ADDR:PORT", "Address and port for HTTP and WebSocket (default 0.0.0.0:8080).",
@@ -284,6 +291,14 @@ const QList<Setting>& settings() {
              }
              return std::nullopt;
          }},
+        {"tls_cert", "FILE",
+         "PEM certificate (optionally followed by its chain): the port then speaks https:// "
+         "and wss:// only. Reloaded with tls_key and tls_ca on SIGHUP.",
+         tlsSetting(&TlsFiles::certificate)},
+        {"tls_key", "FILE", "PEM private key of tls_cert (not encrypted).",
+         tlsSetting(&TlsFiles::key)},
+        {"tls_ca", "FILE", "PEM intermediate certificates sent after tls_cert (a chain file).",
+         tlsSetting(&TlsFiles::chain)},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL", "redis://[:password@]host:port[/db]; empty runs a single node.",
@@ -451,6 +466,9 @@ std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
         if (auto e = applyOne(config, s, value, QStringLiteral("--") + optionName(s.key)))
             return *e;
     }
+    if (config.tls.certificate.isEmpty() != config.tls.key.isEmpty() ||
+        (!config.tls.chain.isEmpty() && config.tls.certificate.isEmpty()))
+        return QStringLiteral("TLS needs both tls_cert and tls_key (and tls_ca only with them)");
     if (config.idleTimeoutMs <= config.keepaliveIntervalMs)
         return QStringLiteral("idle_timeout (%1 ms) must be longer than keepalive_interval (%2 ms)")
             .arg(config.idleTimeoutMs)

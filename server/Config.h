@@ -8,6 +8,15 @@
 
 namespace herald {
 
+// Where the node's TLS certificate comes from (server/TlsCredentials.h reads the files).
+struct TlsFiles {
+    QString certificate; // PEM: the node's certificate, optionally followed by its chain
+    QString key;         // PEM private key of that certificate, not encrypted
+    QString chain;       // optional PEM file of intermediate certificates sent after it
+
+    bool enabled() const { return !certificate.isEmpty(); }
+};
+
 // Everything a node is told at start. Filled once by loadConfig() from defaults <- --config FILE
 // <- HERALD_* environment <- command line, then passed by const reference; never global.
 struct Config {
@@ -54,6 +63,8 @@ struct Config {
     QStringList ipLimitExempt;  // subnets the three limits above never apply to
 
     QString webRoot; // empty: the demo page built into the binary
+
+    TlsFiles tls; // no certificate: plain HTTP and WebSocket; reloaded on SIGHUP
 
     // Cluster (Redis); empty URL: embedded in-process broker.
     QString redisUrl;

@@ -1,5 +1,6 @@
 #include "server/WebSocketConnection.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <sys/socket.h>
 
@@ -8,6 +9,7 @@ namespace herald {
 WebSocketConnection::WebSocketConnection(QTcpSocket* socket, QByteArray firstBytes,
                                          qint64 maxMessageBytes)
     : socket_(socket)
+    , tls_(qobject_cast<QSslSocket*>(socket))
     , decoder_(maxMessageBytes) {
     socket_->setParent(this);
     decoder_.feed(firstBytes);
@@ -105,6 +107,12 @@ void WebSocketConnection::sendClose(int code, QByteArrayView reason) {
 }
 
 void WebSocketConnection::shutdownAfterFlush() {
+    if (tls_) {
+        // The TLS layer must end the stream (close_notify after what is queued); a raw
+        // shutdown would cut under it.
+        tls_->disconnectFromHost();
+        return;
+    }
     auto shutWrite = [this] {
         if (socket_->bytesToWrite() == 0 && socket_->state() == QAbstractSocket::ConnectedState)
             ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
@@ -128,6 +136,9 @@ void WebSocketConnection::reportClosed() {
 }
 
 qint64 WebSocketConnection::pendingBytes() const {
+    // A TLS socket encrypts its queue into the TCP socket's buffer at once: count both.
+    if (tls_)
+        return tls_->bytesToWrite() + tls_->encryptedBytesToWrite();
     return socket_->bytesToWrite();
 }
 

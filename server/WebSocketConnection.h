@@ -7,6 +7,7 @@
 #include <QTimer>
 #include <functional>
 
+class QSslSocket;
 class QTcpSocket;
 
 namespace herald {
@@ -48,6 +49,7 @@ private:
     void reportClosed();
 
     QTcpSocket* socket_;
+    QSslSocket* tls_; // the same socket when it speaks TLS, else null
     ws::FrameDecoder decoder_;
     Handlers handlers_;
     QTimer closeTimer_;

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 int main(int argc, char* argv[]) {
-    herald::SignalWatcher::blockInThisThread({SIGINT, SIGTERM});
+    herald::SignalWatcher::blockInThisThread({SIGINT, SIGTERM, SIGHUP});
     // Qt's glib dispatcher unregisters a socket notifier with a linear scan; the plain UNIX
     // dispatcher keeps them in a hash. Set before the application object exists.
     if (qEnvironmentVariableIsEmpty("QT_NO_GLIB"))
@@ -43,9 +43,13 @@ int main(int argc, char* argv[]) {
     std::printf("herald-server listening on %s\n", qPrintable(node->listenUrl()));
     std::fflush(stdout);
 
-    herald::SignalWatcher signals({SIGINT, SIGTERM});
-    QObject::connect(&signals, &herald::SignalWatcher::received, node.get(),
-                     &herald::Node::terminate);
+    herald::SignalWatcher signals({SIGINT, SIGTERM, SIGHUP});
+    QObject::connect(&signals, &herald::SignalWatcher::received, node.get(), [&node](int number) {
+        if (number == SIGHUP)
+            node->reloadTls(); // a renewed certificate; everything else keeps running
+        else
+            node->terminate();
+    });
     QObject::connect(node.get(), &herald::Node::stopped, &app, &QCoreApplication::quit);
     const int code = app.exec();
     node.reset();
