@@ -13,6 +13,9 @@ namespace {
 constexpr char kTlsHandshakeRecord = 0x16;
 // How long the answer to a plain HTTP request may take to leave before the socket is cut.
 constexpr int kPlainAnswerLingerMs = 2000;
+// A TLS record: type, version (3, x), 16-bit length; a plaintext record is at most 16 KB.
+constexpr int kRecordHeaderBytes = 5;
+constexpr int kMaxRecordBytes = 16 * 1024;
 
 QByteArray plainHttpAnswer() {
     const QByteArray body = codec::encodeHttpError(
@@ -45,11 +48,11 @@ void Listener::incomingConnection(qintptr descriptor) {
     auto* timer = new QTimer(socket);
     timer->setSingleShot(true);
     connect(timer, &QTimer::timeout, this, [this, socket, timer] {
-        socket->abort();
         fail(socket, timer, QStringLiteral("handshake not finished in time"));
+        socket->abort(); // after fail(): its disconnected() must not be reported a second time
     });
     timer->start(handshakeTimeoutMs_);
-    // The handshake starts once the client's first bytes show it speaks TLS at all.
+    // TLS starts once the first bytes show a TLS client and its whole first record is here.
     connect(socket, &QSslSocket::readyRead, this,
             [this, socket, timer] { onFirstBytes(socket, timer); });
     connect(socket, &QSslSocket::encrypted, this,
@@ -64,20 +67,34 @@ void Listener::incomingConnection(qintptr descriptor) {
 void Listener::onFirstBytes(QSslSocket* socket, QTimer* timer) {
     if (socket->mode() != QSslSocket::UnencryptedMode)
         return;
-    char first = 0;
     // QSslSocket peeks at the plain socket here, so the bytes stay for the TLS layer to read.
-    if (socket->peek(&first, 1) != 1)
+    const QByteArray head = socket->peek(kRecordHeaderBytes);
+    if (head.isEmpty())
         return;
-    if (first == kTlsHandshakeRecord) {
-        socket->startServerEncryption();
+    if (head[0] >= 'A' && head[0] <= 'Z') {
+        answerPlainHttp(socket, timer);
         return;
     }
-    if (first < 'A' || first > 'Z') {
-        socket->abort();
+    if (head[0] != kTlsHandshakeRecord) {
         fail(socket, timer, QStringLiteral("not a TLS handshake"));
+        socket->abort();
         return;
     }
-    // An HTTP request line. Done with the handshake; what remains is the answer's delivery.
+    if (head.size() < kRecordHeaderBytes)
+        return;
+    const int length = (quint8(head[3]) << 8) | quint8(head[4]);
+    if (head[1] != 3 || length == 0 || length > kMaxRecordBytes) {
+        fail(socket, timer, QStringLiteral("not a TLS handshake"));
+        socket->abort();
+        return;
+    }
+    if (socket->bytesAvailable() < kRecordHeaderBytes + length)
+        return; // the rest of the ClientHello is on its way
+    socket->startServerEncryption();
+}
+
+void Listener::answerPlainHttp(QSslSocket* socket, QTimer* timer) {
+    // Done with the handshake; what remains is the answer's delivery.
     socket->disconnect(this);
     timer->disconnect(this);
     Q_EMIT handshakeFailed(socket, QStringLiteral("plain HTTP request on the TLS port"));

@@ -15,6 +15,11 @@ namespace herald {
 // deleted here, so nothing of it reaches the rest of the node. Handshakes are driven by the
 // event loop (never waited for). A client that speaks plain HTTP to the TLS port gets a 400
 // saying so, as nginx does, rather than a TLS alert it cannot read.
+//
+// Qt gives each server-side TLS socket its own OpenSSL context, about 60 KB. So TLS starts only
+// once the client's whole first record (its ClientHello) has arrived: until then a connection
+// costs a few hundred bytes, and a client that trickles a partial hello or hangs up half-way
+// never makes the node build that state.
 class Listener : public QTcpServer {
     Q_OBJECT
 public:
@@ -35,6 +40,7 @@ protected:
 
 private:
     void onFirstBytes(QSslSocket* socket, QTimer* timer);
+    void answerPlainHttp(QSslSocket* socket, QTimer* timer);
     void succeed(QSslSocket* socket, QTimer* timer);
     void fail(QSslSocket* socket, QTimer* timer, const QString& why);
 

@@ -143,6 +143,12 @@ private Q_SLOTS:
             << QStringList{QStringLiteral("--idle-timeout"), QStringLiteral("1s"),
                            QStringLiteral("--keepalive-interval"), QStringLiteral("2s")}
             << QStringList{} << "idle_timeout";
+        QTest::newRow("tls key without certificate")
+            << QStringList{QStringLiteral("--tls-key"), QStringLiteral("/etc/key.pem")}
+            << QStringList{} << "tls_cert and tls_key";
+        QTest::newRow("tls certificate without key")
+            << QStringList{} << QStringList{QStringLiteral("HERALD_TLS_CERT=/etc/cert.pem")}
+            << "tls_cert and tls_key";
     }
     void errors() {
         QFETCH(QStringList, args);
