@@ -3,6 +3,7 @@
 // Every run makes its own certificates with the openssl command: a root CA the clients trust,
 // an intermediate the node must send (tls_ca), and two leaf certificates to swap on SIGHUP.
 
+#include "tests/common/RawWs.h"
 #include "tests/common/ServerProcess.h"
 #include "tests/common/TlsTestKit.h"
 #include "tests/common/WsClient.h"
@@ -11,6 +12,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSslSocket>
 #include <QTest>
 #include <csignal>
 #include <memory>
@@ -175,6 +177,42 @@ private Q_SLOTS:
         WsClient untrusting;
         QVERIFY(!untrusting.open(node_->wsUrl(QStringLiteral("/public")), 20000));
         QVERIFY(untrusting.events().isEmpty());
+    }
+
+    // The node's own closes go through the TLS layer (close_notify after the last bytes), so
+    // what it says before closing arrives: a protocol error's close frame, an HTTP error.
+    void closesOverTlsDeliverTheirLastWords_data() {
+        QTest::addColumn<QByteArray>("request");
+        QTest::addColumn<QByteArray>("expected");
+        QTest::newRow("unmasked frame: close 1002")
+            << raw::upgradeRequest("/public") + raw::clientFrame(0x1, "hi", true, false)
+            << QByteArray("1002");
+        QTest::newRow("malformed HTTP: 400")
+            << QByteArray("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+            << QByteArray("HTTP/1.1 400 ");
+    }
+    void closesOverTlsDeliverTheirLastWords() {
+        QFETCH(QByteArray, request);
+        QFETCH(QByteArray, expected);
+        QSslSocket socket;
+        socket.setSslConfiguration(pki_.clientConfiguration());
+        socket.connectToHostEncrypted(QStringLiteral("localhost"), node_->port());
+        QVERIFY(socket.waitForEncrypted(20000));
+        socket.write(request);
+        QByteArray received;
+        connect(&socket, &QSslSocket::readyRead, this, [&] { received += socket.readAll(); });
+        QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 20000);
+        received += socket.readAll();
+        if (expected == "1002") {
+            QVERIFY2(received.startsWith("HTTP/1.1 101 "), received.constData());
+            QByteArray frames = received.mid(received.indexOf("\r\n\r\n") + 4);
+            const QList<raw::ServerFrame> list = raw::takeFrames(frames);
+            QVERIFY(!list.isEmpty());
+            QCOMPARE(list.last().opcode, 0x8);
+            QCOMPARE(list.last().closeCode(), 1002);
+        } else {
+            QVERIFY2(received.startsWith(expected), received.constData());
+        }
     }
 
     void startRefusesUnusableFiles_data() {
