@@ -26,14 +26,18 @@ function(herald_add_library name)
   herald_apply_flags(${name})
 endfunction()
 
-# herald_add_executable(name SOURCES ... LIBS ...): a thin main.cpp and a link line.
+# herald_add_executable(name COMPONENT c SOURCES ... LIBS ...): a thin main.cpp and a link line,
+# installed with install component c (one Debian package each, see packaging/CMakeLists.txt).
 function(herald_add_executable name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "" "COMPONENT" "SOURCES;LIBS" ${ARGN})
+  if(NOT ARG_COMPONENT)
+    message(FATAL_ERROR "herald_add_executable(${name}): say which install COMPONENT it belongs to")
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   herald_apply_flags(${name})
-  install(TARGETS ${name} RUNTIME DESTINATION bin)
+  install(TARGETS ${name} RUNTIME DESTINATION bin COMPONENT ${ARG_COMPONENT})
 endfunction()
 
 # herald_add_test(name SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s]): one QtTest executable,

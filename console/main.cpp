@@ -9,19 +9,16 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSettings>
+#include <memory>
 
 int main(int argc, char* argv[]) {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("herald-console"));
-    QApplication::setOrganizationName(QStringLiteral("Herald"));
-    QApplication::setApplicationDisplayName(QStringLiteral("Herald console"));
-    QApplication::setApplicationVersion(QString::fromLatin1(herald::kVersion));
-    QApplication::setDesktopFileName(QStringLiteral("herald-console"));
-    QApplication::setWindowIcon(herald::console::appIcon());
+    QCoreApplication::setApplicationName(QStringLiteral("herald-console"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Herald"));
+    QCoreApplication::setApplicationVersion(QString::fromLatin1(herald::kVersion));
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Herald admin console"));
-    parser.addHelpOption();
-    parser.addVersionOption();
+    const QCommandLineOption help = parser.addHelpOption();
+    const QCommandLineOption version = parser.addVersionOption();
     const QCommandLineOption server(
         QStringLiteral("server"),
         QStringLiteral(
@@ -46,7 +43,24 @@ int main(int argc, char* argv[]) {
         QStringLiteral("10"));
     parser.addOption(shot);
     parser.addOption(shotAfter);
-    parser.process(app);
+
+    // --help and --version must work without a display (over ssh, help2man at build time):
+    // they get a QCoreApplication, which loads no platform plugin. This first look at the
+    // arguments may meet Qt's own (-platform ...); process() below judges them.
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    parser.parse(arguments);
+    const bool printOnly =
+        parser.isSet(help) || parser.isSet(version) || parser.isSet(QStringLiteral("help-all"));
+    const std::unique_ptr<QCoreApplication> app(printOnly ? new QCoreApplication(argc, argv)
+                                                          : new QApplication(argc, argv));
+    parser.process(*app); // prints --help or --version and exits, or exits on a bad option
+    if (printOnly)        // not reached; process() has exited
+        return 0;
+    QApplication::setApplicationDisplayName(QStringLiteral("Herald console"));
+    QApplication::setDesktopFileName(QStringLiteral("herald-console"));
+    QApplication::setWindowIcon(herald::console::appIcon());
 
     QSettings settings;
     herald::console::ProfileStore profiles(settings);
@@ -83,5 +97,5 @@ int main(int argc, char* argv[]) {
     if (parser.isSet(shot))
         herald::console::scheduleScreenshot(window, parser.value(shot),
                                             parser.value(shotAfter).toInt() * 1000);
-    return app.exec();
+    return QCoreApplication::exec();
 }

@@ -4,11 +4,16 @@
 #   packaging/bootstrap.sh run    install what is missing, build, run a single node (embedded
 #                                 broker) on http://127.0.0.1:8080, and the console if there is
 #                                 a display
-#   packaging/bootstrap.sh test   install what is missing, build with warnings as errors, and
-#                                 run every test (ctest)
-#   packaging/bootstrap.sh deps   only install what is missing
-#   packaging/bootstrap.sh build  only configure and build (into ./build)
+#   packaging/bootstrap.sh test   install what is missing, build with warnings as errors, run
+#                                 every test (ctest), then packaging/deb-check.sh
+#   packaging/bootstrap.sh deps       only install what building and running need
+#   packaging/bootstrap.sh test-deps  only install that and what the tests need
+#   packaging/bootstrap.sh build      only configure and build (into ./build)
+#   packaging/bootstrap.sh deb-check  build the Debian packages, lint, install, check and
+#                                     purge them (root or sudo)
 #
+# Installing never stops a service of the machine's own: the tests start their own redis-server
+# and nginx on free loopback ports.
 # Environment: HERALD_BUILD_DIR (default ./build), HERALD_LISTEN (default 127.0.0.1:8080).
 set -euo pipefail
 
@@ -19,9 +24,12 @@ LISTEN="${HERALD_LISTEN:-127.0.0.1:8080}"
 # What building needs, and what the tests need on top (real peers, not mocks).
 BUILD_PACKAGES=(cmake ninja-build g++ make pkg-config qt6-base-dev qt6-websockets-dev
   qt6-charts-dev libqt6opengl6-dev qtkeychain-qt6-dev qt6-qpa-plugins libgl-dev libhiredis-dev libssl-dev
-  libhttp-parser-dev)
-TEST_PACKAGES=(redis-server nginx-light xvfb xauth chromium ca-certificates
+  libhttp-parser-dev help2man)
+TEST_PACKAGES=(redis-server openssl nginx-light xvfb xauth chromium ca-certificates
   haproxy python3-yaml python3-kubernetes docker-compose)
+# What the man page test and packaging/deb-check.sh need (cpack's dpkg-shlibdeps, lintian,
+# systemd-analyze, man).
+TEST_PACKAGES+=(dpkg-dev lintian systemd man-db groff-base desktop-file-utils)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -56,8 +64,6 @@ deps_run() { install_packages "${BUILD_PACKAGES[@]}"; }
 
 deps_test() {
   WANT_NODE=1 install_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
-  # Installing the packages may start system services; the tests start their own on free ports.
-  as_root sh -c 'service redis-server stop; service nginx stop' >/dev/null 2>&1 || true
   # playwright-core at the pinned version (drives Debian's chromium; downloads no browser).
   as_root bash "$ROOT/tests/integration/browser/install.sh"
 }
@@ -71,13 +77,20 @@ run() {
   deps_run
   build
   local server="$BUILD_DIR/bin/herald-server"
+  local ctl="$BUILD_DIR/bin/heraldctl"
+  # The secret that signs users' development tokens. Printed, so `heraldctl token` can mint one
+  # in another terminal (the node is loopback-only and in development mode).
+  local secret="${HERALD_JWT_SECRET:-herald-dev-secret}"
   echo
   echo "Herald is starting on http://$LISTEN (development mode: loopback needs no token)."
   echo "  1. open http://$LISTEN/ in a browser"
-  echo "  2. in another terminal: $BUILD_DIR/bin/heraldctl --server http://$LISTEN broadcast \"hello\""
+  echo "  2. in another terminal: $ctl --server http://$LISTEN broadcast \"hello\""
   echo "  3. watch the banner appear on the page; Ctrl-C stops Herald"
+  echo "  A user's token for /private (the development JWT secret is \"$secret\"):"
+  echo "     export HERALD_JWT_SECRET='$secret'"
+  echo "     $ctl token --user u42"
   echo
-  "$server" --listen "$LISTEN" --dev --jwt-secret "${HERALD_JWT_SECRET:-herald-dev-secret}" &
+  "$server" --listen "$LISTEN" --dev --jwt-secret "$secret" &
   SERVER_PID=$!
   trap 'kill -TERM "${SERVER_PID:-}" 2>/dev/null || true; wait "${SERVER_PID:-}" 2>/dev/null || true' INT TERM EXIT
   if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD_DIR/bin/herald-console" ]; then
@@ -86,17 +99,27 @@ run() {
   wait "$SERVER_PID"
 }
 
+# Builds and lints as this user; deb-check.sh uses root (or sudo) only to install and purge.
+deb_check() {
+  "$ROOT/packaging/deb-check.sh" "$BUILD_DIR"
+}
+
 run_tests() {
   deps_test
   build -DHERALD_WERROR=ON
-  cd "$BUILD_DIR"
-  ctest --output-on-failure --timeout 600 "$@"
+  (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 600 "$@")
+  deb_check
 }
+
+# The comment block at the top of this file, without its "# ".
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 case "${1:-}" in
   run) run ;;
   test) shift; run_tests "$@" ;;
-  deps) deps_test ;;
+  deps) deps_run ;;
+  test-deps) deps_test ;;
   build) shift; deps_run; build "$@" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  deb-check) deps_test; build; deb_check ;;
+  *) usage; exit 2 ;;
 esac

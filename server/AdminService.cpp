@@ -148,31 +148,37 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
     const QString target =
         command.target.kind == admin::Target::Kind::All
             ? QStringLiteral("all")
-            : admin::targetKindName(command.target.kind) + QLatin1Char(':') + value;
+            : cluster::targetKindName(command.target.kind) + QLatin1Char(':') + value;
     record(session, QStringLiteral("broadcast"), target, command.notice.title);
-    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId,
-                                 admin::targetKindName(command.target.kind), value, command.notice},
+    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId, command.target.kind, value,
+                                 command.notice},
          session.id());
 }
 
 void AdminService::onBroadcast(const cluster::AdminBroadcast& b) {
     const Frame frame = Frame::text(codec::encode(SystemEvent{b.messageId, b.notice}));
     qint64 delivered = 0;
-    if (b.targetKind == QLatin1String("all")) {
+    switch (b.targetKind) {
+    case cluster::TargetKind::All:
         delivered = hub_.sendWhere(anyone, frame);
-    } else if (b.targetKind == QLatin1String("stream")) {
+        break;
+    case cluster::TargetKind::Stream:
         delivered = b.targetValue == streams::kSystemKey
                         ? hub_.sendWhere(anyone, frame)
-                        : hub_.sendToSubscribers(b.targetValue, frame);
-    } else if (b.targetKind == QLatin1String("user")) {
+                        : hub_.router().sendToSubscribers(b.targetValue, frame);
+        break;
+    case cluster::TargetKind::User:
         delivered = hub_.sendWhere(
             [&b](const Session& s) {
                 return s.identity().role == Identity::Role::User &&
                        s.identity().user == b.targetValue;
             },
             frame);
-    } else if (b.targetKind == QLatin1String("node") && b.targetValue == selfId_) {
-        delivered = hub_.sendWhere(anyone, frame);
+        break;
+    case cluster::TargetKind::Node:
+        if (b.targetValue == selfId_)
+            delivered = hub_.sendWhere(anyone, frame);
+        break;
     }
     send(cluster::DeliveryReport{b.messageId, b.origin, selfId_, delivered}, 0);
 }
@@ -261,7 +267,7 @@ void AdminService::onControlMessage(const cluster::ControlMessage& message) {
         onDeliveryReport(*r);
     } else if (const auto* q = std::get_if<cluster::StreamsQuery>(&message)) {
         send(cluster::StreamsAnswer{q->queryId, q->origin, selfId_,
-                                    hub_.topStreams(kStreamsPerNode)},
+                                    hub_.router().topStreams(kStreamsPerNode)},
              0);
     } else if (const auto* a = std::get_if<cluster::StreamsAnswer>(&message)) {
         onStreamsAnswer(*a);
@@ -286,7 +292,7 @@ void AdminService::pushSnapshots() {
     const qint64 now = nowMs();
     for (auto it = broadcasts_.begin(); it != broadcasts_.end();)
         it = it->expiresMs < now ? broadcasts_.erase(it) : std::next(it);
-    hub_.sendWhere(isAdmin, snapshotFrame());
+    hub_.sendToAdmins(snapshotFrame());
 }
 
 Frame AdminService::snapshotFrame() const {

@@ -134,7 +134,9 @@ std::variant<Identity, Error> Authenticator::authenticateClient(Endpoint endpoin
         if (devLoopback(peer))
             return Identity{Identity::Role::Admin, QStringLiteral("dev"), 0};
         if (adminTokens_.isEmpty())
-            return unauthorized(QStringLiteral("no admin token is configured on this node"));
+            return unauthorized(QStringLiteral(
+                "no admin token is configured on this node (set HERALD_ADMIN_TOKENS or "
+                "--admin-tokens there, or run it with --dev and connect from the same machine)"));
         return unauthorized(token.isEmpty() ? QStringLiteral("/admin needs an admin token")
                                             : QStringLiteral("wrong admin token"));
     }

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "server/Config.h"
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 #include "server/Session.h"
 #include "shared/Streams.h"
 

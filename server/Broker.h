@@ -1,5 +1,6 @@
 #pragma once
 
+#include "shared/Cluster.h"
 #include "shared/Errors.h"
 
 #include <QByteArray>
@@ -29,11 +30,25 @@ public:
     // False while the broker cannot deliver to the cluster (e.g. Redis unreachable).
     virtual bool isReady() const = 0;
     virtual QString describe() const = 0;
+    // Why the broker is not ready (e.g. "cannot connect: TLS handshake ... failed: ..."), for
+    // /readyz; empty when ready or unknown.
+    virtual QString problem() const { return {}; }
 
 Q_SIGNALS:
-    // A payload for `key` arrived; emitted once per subscribed key, including this node's own.
-    void messageArrived(const QString& key, const QByteArray& payload);
+    // What arrives is routed by key to the one component that wants it (emitted once per
+    // subscribed key, this node's own publishes included): streams and "system" to the router,
+    void dataArrived(const QString& key, const QByteArray& payload);
+    // and the cluster control channel (heartbeats, admin orders) to presence.
+    void controlArrived(const QByteArray& payload);
     void readyChanged(bool ready);
+
+protected:
+    void deliver(const QString& key, const QByteArray& payload) {
+        if (key == cluster::kControlKey)
+            Q_EMIT controlArrived(payload);
+        else
+            Q_EMIT dataArrived(key, payload);
+    }
 };
 
 } // namespace herald

@@ -301,7 +301,9 @@ const QList<Setting>& settings() {
          tlsSetting(&TlsFiles::chain)},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
-        {"redis_url", "URL", "redis://[:password@]host:port[/db]; empty runs a single node.",
+        {"redis_url", "URL",
+         "redis://[:password@]host:port[/db], or rediss:// (TLS) with "
+         "?ca=FILE&cert=FILE&key=FILE; empty runs a single node.",
          stringSetting(&Config::redisUrl)},
         {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default herald:).",
          stringSetting(&Config::redisPrefix)},

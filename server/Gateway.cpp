@@ -254,9 +254,9 @@ std::optional<std::pair<int, Error>> Gateway::admissionRefusal(const HttpRequest
 
 void Gateway::accept(HttpConnection* connection, const HttpRequest& request, Identity identity) {
     auto [socket, firstBytes] = connection->takeUpgrade();
-    socket->write(ws::handshakeResponse(request.header("sec-websocket-key")));
-    auto transport = std::make_unique<WebSocketConnection>(socket, std::move(firstBytes),
-                                                           config_.maxMessageBytes);
+    auto transport = std::make_unique<WebSocketConnection>(
+        socket, batcher_, ws::handshakeResponse(request.header("sec-websocket-key")),
+        std::move(firstBytes), config_.maxMessageBytes);
     WebSocketConnection* raw = transport.get();
     Session* session = hub_.attach(std::move(identity), std::move(transport));
     const quint64 id = session->id();

@@ -4,6 +4,7 @@
 #include "server/EdgePolicy.h"
 #include "server/HttpConnection.h"
 #include "server/Listener.h"
+#include "server/OutboundQueue.h"
 #include "server/TlsCredentials.h"
 
 #include <QObject>
@@ -66,6 +67,7 @@ private:
     OriginPolicy origins_;
     SourceLimiter limiter_;
     QTimer pruneTimer_;
+    WriteBatcher batcher_;
     bool draining_ = false;
 };
 

@@ -155,12 +155,14 @@ void HttpApi::publish(const HttpRequest& request, Respond respond) {
         return respond(HttpResponse::error(400, error));
     }
     const QByteArray data = QJsonDocument(QJsonArray{publish.data}).toJson(QJsonDocument::Compact);
-    hub_.publish(stream, data.mid(1, data.size() - 2), [respond](const PublishResult& result) {
-        if (result.error)
-            return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
-        respond(HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
+    hub_.publisher().publish(
+        stream, data.mid(1, data.size() - 2), [respond](const PublishResult& result) {
+            if (result.error)
+                return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
+            respond(
+                HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
                                                 {QStringLiteral("stream"), result.routingKey}})));
-    });
+        });
 }
 
 void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
@@ -169,13 +171,14 @@ void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
         hub_.metrics().countError(error->code);
         return respond(HttpResponse::error(statusFor(error->code), *error));
     }
-    hub_.broadcast(std::get<BroadcastRequest>(decoded).notice, [respond](
-                                                                   const PublishResult& result) {
-        if (result.error)
-            return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
-        respond(HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
+    hub_.publisher().broadcast(
+        std::get<BroadcastRequest>(decoded).notice, [respond](const PublishResult& result) {
+            if (result.error)
+                return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
+            respond(
+                HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
                                                 {QStringLiteral("stream"), result.routingKey}})));
-    });
+        });
 }
 
 QJsonObject HttpApi::nodeSnapshot() const {
@@ -186,14 +189,14 @@ QJsonObject HttpApi::nodeSnapshot() const {
         {QStringLiteral("id"), hub_.nodeId()},
         {QStringLiteral("address"), status.address},
         {QStringLiteral("version"), QLatin1String(kVersion)},
-        {QStringLiteral("state"), status.state},
+        {QStringLiteral("state"), cluster::nodeStateName(status.state)},
         {QStringLiteral("started_at"),
          QDateTime::fromMSecsSinceEpoch(status.startedAtMs).toUTC().toString(Qt::ISODate)},
         {QStringLiteral("uptime_seconds"), (now - status.startedAtMs) / 1000},
         {QStringLiteral("connections"), hub_.connectionCount()},
         {QStringLiteral("users"), hub_.uniqueUsers()},
-        {QStringLiteral("streams"), static_cast<qint64>(hub_.streamCount())},
-        {QStringLiteral("subscriptions"), hub_.subscriptionCount()},
+        {QStringLiteral("streams"), static_cast<qint64>(hub_.router().streamCount())},
+        {QStringLiteral("subscriptions"), hub_.router().subscriptionCount()},
         {QStringLiteral("messages_in"), m.messagesIn},
         {QStringLiteral("published"), m.published},
         {QStringLiteral("deliveries"), m.deliveries},
@@ -221,8 +224,8 @@ HttpResponse HttpApi::metrics() const {
     Gauges g;
     g.connections = hub_.connectionCount();
     g.users = hub_.uniqueUsers();
-    g.streams = hub_.streamCount();
-    g.subscriptions = hub_.subscriptionCount();
+    g.streams = hub_.router().streamCount();
+    g.subscriptions = hub_.router().subscriptionCount();
     const Presence::Totals t = presence_.totals();
     g.clusterConnections = t.connections;
     g.clusterUsers = t.users;
@@ -238,11 +241,13 @@ HttpResponse HttpApi::metrics() const {
 HttpResponse HttpApi::readiness() const {
     const NodeStatus status = status_();
     QStringList problems;
-    if (status.state != QLatin1String("serving"))
-        problems.append(QStringLiteral("node is %1").arg(status.state));
-    if (!broker_.isReady())
-        problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()));
-    else if (const qint64 overdue = presence_.heartbeatOverdueMs())
+    if (status.state != cluster::NodeState::Serving)
+        problems.append(QStringLiteral("node is %1").arg(cluster::nodeStateName(status.state)));
+    if (!broker_.isReady()) {
+        const QString why = broker_.problem();
+        problems.append(QStringLiteral("broker (%1) unreachable").arg(broker_.describe()) +
+                        (why.isEmpty() ? QString() : QStringLiteral(": ") + why));
+    } else if (const qint64 overdue = presence_.heartbeatOverdueMs())
         problems.append(QStringLiteral("broker (%1) has not returned this node's heartbeat for %2 "
                                        "ms (hung?)")
                             .arg(broker_.describe())

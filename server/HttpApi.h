@@ -2,6 +2,7 @@
 
 #include "server/Authenticator.h"
 #include "server/HttpConnection.h"
+#include "shared/Cluster.h"
 
 #include <QDateTime>
 #include <functional>
@@ -14,7 +15,7 @@ class Presence;
 
 // What /api/cluster, /readyz and /metrics report about the node, supplied by the Node.
 struct NodeStatus {
-    QString state = QStringLiteral("serving"); // serving | draining | stopping
+    cluster::NodeState state = cluster::NodeState::Serving;
     QString address;
     qint64 startedAtMs = 0;
 };

@@ -21,7 +21,7 @@ void LocalBroker::publish(const QString& key, const QByteArray& payload, Publish
         this,
         [this, key, payload] {
             if (subscribed_.contains(key))
-                Q_EMIT messageArrived(key, payload);
+                deliver(key, payload);
         },
         Qt::QueuedConnection);
     if (done)

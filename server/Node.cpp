@@ -74,7 +74,7 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
                                            [this] { return selfInfo(); });
     connect(hub_.get(), &Hub::userArrived, presence_.get(), &Presence::userArrived);
     connect(hub_.get(), &Hub::userLeft, presence_.get(), &Presence::userLeft);
-    hub_->setOnlineSource([this] {
+    hub_->router().setOnlineSource([this] {
         const Presence::Totals t = presence_->totals();
         return OnlineEvent{t.connections, t.users};
     });
@@ -114,8 +114,8 @@ cluster::NodeInfo Node::selfInfo() const {
     n.startedAtMs = status_.startedAtMs;
     n.connections = hub_->connectionCount();
     n.users = hub_->uniqueUsers();
-    n.subscriptions = hub_->subscriptionCount();
-    n.streams = hub_->streamCount();
+    n.subscriptions = hub_->router().subscriptionCount();
+    n.streams = hub_->router().streamCount();
     n.messagesInPerSecond = messagesInRate_;
     n.deliveriesPerSecond = deliveriesRate_;
     n.brokerLagMs = presence_ ? presence_->brokerLagMs() : -1;
@@ -149,6 +149,19 @@ bool Node::start(QString* error) {
                 << broker_->describe()
                 << "unreachable: serving this node's clients only; publishes answer 503";
     });
+    // Without tokens the node serves clients but refuses every publisher and console; say so
+    // at start (before the line that says it listens), where the operator looks, rather than only
+    // in each refusal.
+    if (config_.adminTokens.isEmpty() && !config_.devMode)
+        qCWarning(lcNode).noquote()
+            << (config_.apiTokens.isEmpty()
+                    ? "no API or admin token is configured: the HTTP API and /admin (heraldctl, "
+                      "herald-console) refuse every caller. Set api_tokens and admin_tokens "
+                      "(--api-tokens / HERALD_API_TOKENS, --admin-tokens / HERALD_ADMIN_TOKENS), "
+                      "or run with --dev to let loopback callers in without a token"
+                    : "no admin token is configured: herald-console cannot connect. Set "
+                      "admin_tokens (--admin-tokens / HERALD_ADMIN_TOKENS), or run with --dev to "
+                      "let loopback callers in without a token");
     qCInfo(lcNode).noquote() << "herald-server" << kVersion << "node" << config_.nodeId
                              << "listening on" << listenUrl() << "broker:" << broker_->describe()
                              << (config_.devMode ? "(development mode: loopback needs no token)"
@@ -169,7 +182,7 @@ QString Node::listenUrl() const {
 }
 
 void Node::terminate() {
-    if (config_.shutdownDrainMs <= 0 || status_.state != QLatin1String("serving"))
+    if (config_.shutdownDrainMs <= 0 || status_.state != cluster::NodeState::Serving)
         return shutdown();
     qCInfo(lcNode) << "SIGTERM: draining for" << config_.shutdownDrainMs << "ms before stopping";
     drainOver(config_.shutdownDrainMs);
@@ -184,9 +197,9 @@ void Node::terminate() {
 }
 
 void Node::drainOver(int periodMs) {
-    if (status_.state != QLatin1String("serving"))
+    if (status_.state != cluster::NodeState::Serving)
         return;
-    status_.state = QStringLiteral("draining");
+    status_.state = cluster::NodeState::Draining;
     gateway_->setDraining(true);
     // Clients first, admin consoles last (they may want to watch the drain).
     QList<quint64> order;
@@ -225,10 +238,11 @@ void Node::drainOver(int periodMs) {
 }
 
 void Node::shutdown() {
-    if (status_.state == QLatin1String("stopping") || status_.state == QLatin1String("stopped"))
+    if (status_.state == cluster::NodeState::Stopping ||
+        status_.state == cluster::NodeState::Stopped)
         return;
     // A second signal during a SIGTERM drain, or the drain's end: stop now either way.
-    status_.state = QStringLiteral("stopping");
+    status_.state = cluster::NodeState::Stopping;
     gateway_->stopAccepting();
     qCInfo(lcNode) << "stopping:" << hub_->connectionCount()
                    << "connections asked to reconnect elsewhere";
@@ -238,8 +252,8 @@ void Node::shutdown() {
     auto clientsGone = std::make_shared<bool>(hub_->connectionCount() == 0);
     auto leaveSent = std::make_shared<bool>(false);
     auto maybeFinish = [this, clientsGone, leaveSent] {
-        if (*clientsGone && *leaveSent && status_.state != QLatin1String("stopped")) {
-            status_.state = QStringLiteral("stopped");
+        if (*clientsGone && *leaveSent && status_.state != cluster::NodeState::Stopped) {
+            status_.state = cluster::NodeState::Stopped;
             Q_EMIT stopped();
         }
     };

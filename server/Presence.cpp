@@ -24,7 +24,7 @@ Presence::Presence(QString selfId, int intervalMs, Broker& broker,
     connect(&heartbeat_, &QTimer::timeout, this, &Presence::tick);
     expiry_.setInterval(std::max(50, intervalMs_ / 4));
     connect(&expiry_, &QTimer::timeout, this, &Presence::expire);
-    connect(&broker_, &Broker::messageArrived, this, &Presence::onBusMessage);
+    connect(&broker_, &Broker::controlArrived, this, &Presence::onControlMessage);
 }
 
 qint64 Presence::heartbeatOverdueMs() const {
@@ -130,9 +130,7 @@ void Presence::requestSync(Peer& p) {
     send(cluster::SyncRequest{p.info.id, selfId_});
 }
 
-void Presence::onBusMessage(const QString& key, const QByteArray& payload) {
-    if (key != cluster::kControlKey)
-        return;
+void Presence::onControlMessage(const QByteArray& payload) {
     const auto message = cluster::decode(payload);
     if (!message) {
         qCWarning(lcPresence) << "ignored a malformed control message";

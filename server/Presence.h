@@ -63,7 +63,7 @@ private:
 
     void tick();
     void expire();
-    void onBusMessage(const QString& key, const QByteArray& payload);
+    void onControlMessage(const QByteArray& payload);
     void onHeartbeat(const cluster::Heartbeat& h);
     void onUsers(const cluster::UsersChanged& u);
     void requestSync(Peer& peer);

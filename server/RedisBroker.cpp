@@ -86,7 +86,14 @@ void RedisBroker::stop() {
 }
 
 QString RedisBroker::describe() const {
-    return QStringLiteral("redis ") + url_.endpoint();
+    return (url_.tls ? QStringLiteral("rediss ") : QStringLiteral("redis ")) + url_.endpoint();
+}
+
+QString RedisBroker::problem() const {
+    for (const RedisConnection* c : {&commands_, &subscriber_})
+        if (!c->isReady())
+            return c->lastError().isEmpty() ? QStringLiteral("connecting") : c->lastError();
+    return {};
 }
 
 void RedisBroker::subscribe(const QString& key) {
@@ -148,12 +155,12 @@ void RedisBroker::onMessage(const QByteArray& channel, const QByteArray& payload
     const QByteArray& name = pattern.isEmpty() ? channel : pattern;
     const auto& bridges = pattern.isEmpty() ? bridgeChannels_ : bridgePatterns_;
     if (const auto it = bridges.constFind(name); it != bridges.constEnd())
-        Q_EMIT messageArrived(it.value(), payload);
+        deliver(it.value(), payload);
     if (!name.startsWith(prefix_))
         return;
     const QString key = QString::fromUtf8(name.mid(prefix_.size()));
     if (keys_.contains(key) && isPattern(key.toUtf8()) == !pattern.isEmpty())
-        Q_EMIT messageArrived(key, payload);
+        deliver(key, payload);
 }
 
 void RedisBroker::updateReady() {

@@ -41,6 +41,7 @@ public:
     // True only while both connections are Ready (and the subscriptions are confirmed).
     bool isReady() const override { return subscriber_.isReady() && commands_.isReady(); }
     QString describe() const override;
+    QString problem() const override;
 
     RedisConnection& commands() { return commands_; }
     RedisConnection& subscriber() { return subscriber_; }

@@ -1,18 +1,18 @@
 #include "server/RedisConnection.h"
 
-#include <hiredis/async.h>
+#include "server/RedisTls.h"
 
-#include <QHash>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <QHostAddress>
 #include <QHostInfo>
 #include <QPointer>
 #include <QRandomGenerator>
-#include <QRegularExpression>
-#include <QSocketNotifier>
-#include <QUrl>
-#include <algorithm>
-#include <atomic>
-#include <limits>
+#include <QSslSocket>
+#include <QTcpSocket>
 #include <utility>
 
 namespace herald {
@@ -21,167 +21,41 @@ Q_LOGGING_CATEGORY(lcRedis, "herald.redis")
 
 namespace {
 
-// hiredis callbacks only carry a void*. They carry an attempt id, never a pointer: a context
-// that outlives its RedisConnection (hiredis defers frees requested inside its callbacks) then
-// finds nothing here instead of a dangling object.
-thread_local QHash<quint64, RedisConnection*> t_live;
+// Replies are parsed in slices of this size, so the reply budget is checked as data arrives
+// rather than after whatever Qt buffered in one go.
+constexpr qint64 kReadSlice = 64 * 1024;
 
-quint64 newAttemptId() {
-    static std::atomic<quint64> last{0};
-    return ++last;
-}
-void* toData(quint64 id) {
-    return reinterpret_cast<void*>(static_cast<quintptr>(id));
-}
-quint64 fromData(const void* data) {
-    return static_cast<quint64>(reinterpret_cast<quintptr>(data));
+QByteArray element(const RedisReply& r, size_t i) {
+    const RedisReply& e = r.elements[i];
+    return e.type == RedisReply::Type::String ? e.string : QByteArray();
 }
 
-RedisReply convert(const redisReply* r) {
-    using T = RedisReply::Type; // indexed by REDIS_REPLY_* (1..6)
-    static constexpr T kTypes[] = {T::Nil, T::String, T::Array, T::Integer,
-                                   T::Nil, T::Status, T::Error};
-    RedisReply out;
-    out.type = r->type >= 1 && r->type <= 6 ? kTypes[r->type] : T::Nil;
-    if (out.type == T::Integer)
-        out.integer = r->integer;
-    for (size_t i = 0; out.type == T::Array && i < r->elements; ++i)
-        out.elements.push_back(convert(r->element[i]));
-    if ((out.type == T::String || out.type == T::Status || out.type == T::Error) && r->str)
-        out.string = QByteArray(r->str, static_cast<qsizetype>(r->len));
-    return out;
-}
-
-bool sendArgv(redisAsyncContext* ac, redisCallbackFn* fn, void* privdata,
-              const QByteArrayList& argv) {
-    std::vector<const char*> args;
-    std::vector<size_t> lengths;
-    for (const QByteArray& a : argv) {
-        args.push_back(a.constData());
-        lengths.push_back(static_cast<size_t>(a.size()));
-    }
-    return redisAsyncCommandArgv(ac, fn, privdata, static_cast<int>(args.size()), args.data(),
-                                 lengths.data()) == REDIS_OK;
-}
-
-QByteArray element(const redisReply* r, size_t i) {
-    const redisReply* e = r->element[i];
-    return e->type == REDIS_REPLY_STRING ? QByteArray(e->str, static_cast<qsizetype>(e->len))
-                                         : QByteArray();
+// A silently dead peer (host gone, no RST) is noticed within ~30 s without traffic, as with
+// hiredis's redisEnableKeepAlive: SO_KEEPALIVE alone would wait two hours.
+void enableKeepAlive(QAbstractSocket& socket) {
+    socket.setSocketOption(QAbstractSocket::KeepAliveOption, 1);
+    socket.setSocketOption(QAbstractSocket::LowDelayOption, 1); // writes are batched already
+    const int fd = static_cast<int>(socket.socketDescriptor());
+    for (const auto& [option, value] :
+         {std::pair{TCP_KEEPIDLE, 15}, std::pair{TCP_KEEPINTVL, 5}, std::pair{TCP_KEEPCNT, 3}})
+        ::setsockopt(fd, IPPROTO_TCP, option, &value, sizeof value);
 }
 
 } // namespace
 
-std::variant<RedisUrl, QString> RedisUrl::parse(const QString& text) {
-    const QString form = QStringLiteral("expected redis://[[user]:password@]host[:port][/db]");
-    // Errors never echo the whole URL: it may hold a password.
-    if (text.startsWith(QLatin1String("rediss://"), Qt::CaseInsensitive))
-        return QStringLiteral("rediss:// (TLS) is not supported; use redis://, or a TLS proxy");
-    if (!text.startsWith(QLatin1String("redis://"), Qt::CaseInsensitive))
-        return QStringLiteral("redis URL must start with redis:// (%1)").arg(form);
-    RedisUrl url;
-    QString rest = text.mid(8);
-    // The last '@' ends the user info, so an unencoded '@' in a password still works.
-    if (const qsizetype at = rest.lastIndexOf(QLatin1Char('@')); at >= 0) {
-        const QString info = rest.left(at);
-        rest = rest.mid(at + 1);
-        const qsizetype colon = info.indexOf(QLatin1Char(':'));
-        url.username =
-            QByteArray::fromPercentEncoding(colon >= 0 ? info.left(colon).toUtf8() : QByteArray());
-        url.password = QByteArray::fromPercentEncoding(info.mid(colon + 1).toUtf8());
-        if (url.password.isEmpty())
-            return QStringLiteral("redis URL has an empty password (%1)").arg(form);
+// Deleting a QAbstractSocket from inside one of its own signals is undefined behaviour (Qt
+// touches it after the emit), and a reply callback may stop or even delete this connection.
+// Every slot connected to socket_ holds one of these; closeSocket() defers deletion meanwhile.
+struct RedisConnection::SocketSignal {
+    explicit SocketSignal(RedisConnection* c)
+        : self(c) {
+        ++c->inSocketSignal_;
     }
-    if (rest.contains(QLatin1Char('?')) || rest.contains(QLatin1Char('#')))
-        return QStringLiteral("redis URL options (?...) are not supported (%1)").arg(form);
-    const qsizetype slash = rest.indexOf(QLatin1Char('/'));
-    const QString path = slash >= 0 ? rest.mid(slash + 1) : QString();
-    // "[v6]" or a name without ':' or brackets, then an optional ":port".
-    static const QRegularExpression hostPort(
-        QStringLiteral(R"(^(?:\[([^\]]*)\]|([^:\[\]]*))(?::([^:]*))?$)"));
-    const QRegularExpressionMatch m = hostPort.match(slash >= 0 ? rest.left(slash) : rest);
-    if (!m.hasMatch())
-        return rest.startsWith(QLatin1Char('['))
-                   ? QStringLiteral("a bracketed redis host must be [IPv6] or [IPv6]:port")
-                   : QStringLiteral(
-                         "an IPv6 host must be written in brackets, e.g. redis://[::1]:6379");
-    static const QRegularExpression hostName(QStringLiteral("^[A-Za-z0-9._-]+$"));
-    const bool v6 = m.capturedStart(1) >= 0;
-    url.host = m.captured(v6 ? 1 : 2);
-    if (v6 && QHostAddress(url.host).protocol() != QAbstractSocket::IPv6Protocol)
-        return QStringLiteral("\"%1\" in brackets is not an IPv6 address").arg(url.host);
-    if (url.host.isEmpty())
-        return QStringLiteral("redis URL has no host (%1)").arg(form);
-    if (!v6 && !hostName.match(url.host).hasMatch())
-        return QStringLiteral("\"%1\" is not a valid host name").arg(url.host);
-    // Digits only: toInt() alone would also take "+1" or " 1".
-    auto number = [](const QString& s, int min, int max, int* out) {
-        bool ok = false;
-        const int n = s.toInt(&ok);
-        if (!ok || s.isEmpty() || !s.front().isDigit() || n < min || n > max)
-            return false;
-        *out = n;
-        return true;
-    };
-    int port = url.port;
-    if (m.capturedStart(3) >= 0 && !number(m.captured(3), 1, 65535, &port))
-        return QStringLiteral("redis port must be 1-65535, got \"%1\"").arg(m.captured(3));
-    url.port = static_cast<quint16>(port);
-    if (!path.isEmpty() && !number(path, 0, std::numeric_limits<int>::max(), &url.db))
-        return QStringLiteral("redis database must be a number such as /0, got \"/%1\"").arg(path);
-    return url;
-}
-
-QString RedisUrl::endpoint() const {
-    const QString h = host.contains(QLatin1Char(':'))
-                          ? QString(QLatin1Char('[') + host + QLatin1Char(']'))
-                          : host;
-    return h + QLatin1Char(':') + QString::number(port) +
-           (db != 0 ? QStringLiteral("/%1").arg(db) : QString());
-}
-
-QString RedisUrl::redacted() const {
-    QString auth;
-    if (!password.isEmpty())
-        auth = QString::fromUtf8(QUrl::toPercentEncoding(QString::fromUtf8(username))) +
-               QStringLiteral(":***@");
-    return QStringLiteral("redis://") + auth + endpoint();
-}
-
-// Written for this class rather than using adapters/qt.h: that header needs moc run on a system
-// header, defines static functions in every includer, and hides the context's lifetime, which
-// this class must control (id lookups, deferred notifier deletion).
-struct RedisGlue {
-    static RedisConnection* of(const void* data) { return t_live.value(fromData(data)); }
-    template <bool Write, bool On> static void toggle(void* d) {
-        if (auto* c = of(d))
-            c->setNotifier(Write, On);
+    ~SocketSignal() {
+        if (self)
+            --self->inSocketSignal_;
     }
-    // hiredis calls cleanup only when the context is about to be freed: the earliest sign of loss.
-    static void cleanup(void* d) {
-        if (auto* c = of(d))
-            c->lose();
-    }
-    static void onConnect(const redisAsyncContext* ac, int status) {
-        if (status != REDIS_OK)
-            if (auto* c = of(ac->data))
-                c->lose();
-    }
-    static void onDisconnect(const redisAsyncContext* ac, int) {
-        if (auto* c = of(ac->data))
-            c->lose();
-    }
-    // A NULL reply means the context is being freed; lose() answers the callbacks instead.
-    static void onReply(redisAsyncContext* ac, void* reply, void* privdata) {
-        if (reply)
-            if (auto* c = of(ac->data))
-                c->onReply(fromData(privdata), reply);
-    }
-    static void onPubSub(redisAsyncContext* ac, void* reply, void*) {
-        if (reply)
-            if (auto* c = of(ac->data))
-                c->onPubSub(reply);
-    }
+    QPointer<RedisConnection> self;
 };
 
 RedisConnection::RedisConnection(RedisUrl url, QString name, QObject* parent)
@@ -197,18 +71,24 @@ RedisConnection::RedisConnection(RedisUrl url, QString name, QObject* parent)
             connectNow();
     });
     connect(&attemptTimer_, &QTimer::timeout, this, [this] {
-        if (state_ == State::Connecting)
-            fail(QStringLiteral("no answer within %1 ms").arg(connectTimeoutMs_), false);
+        if (state_ != State::Connecting)
+            return;
+        // A plain Redis reads a TLS ClientHello as the start of a command and waits for more.
+        const bool handshaking = url_.tls && socket_ && !transportUp_ &&
+                                 socket_->state() == QAbstractSocket::ConnectedState;
+        fail((handshaking ? QStringLiteral("no TLS handshake within %1 ms (not a TLS port?)")
+                          : QStringLiteral("no answer within %1 ms"))
+                 .arg(connectTimeoutMs_));
     });
 }
 
 RedisConnection::~RedisConnection() {
     running_ = false;
-    detachContext(true);
+    closeSocket(true);
 }
 
 QString RedisConnection::label() const {
-    return QStringLiteral("redis ") + url_.endpoint() +
+    return (url_.tls ? QStringLiteral("rediss ") : QStringLiteral("redis ")) + url_.endpoint() +
            (name_.isEmpty() ? QString() : QString(QStringLiteral(" (") + name_ + QLatin1Char(')')));
 }
 
@@ -219,6 +99,11 @@ void RedisConnection::start() {
     backoffMs_ = initialBackoffMs_;
     failures_ = 0;
     downSince_.start();
+    if (url_.tls && !url_.verifyPeer)
+        qCWarning(lcRedis).noquote()
+            << label()
+            << "TLS CERTIFICATE VERIFICATION IS OFF (verify=none): anyone on the network path "
+               "can impersonate Redis and read or change this node's traffic";
     connectNow();
 }
 
@@ -226,88 +111,101 @@ void RedisConnection::stop() {
     running_ = false;
     retryTimer_.stop();
     attemptTimer_.stop();
-    detachContext(true);
+    closeSocket();
     state_ = State::Disconnected;
     answerLater(takePending(), QStringLiteral("redis connection stopped"));
 }
 
 void RedisConnection::connectNow() {
     state_ = State::Connecting;
-    attempt_ = newAttemptId();
+    const quint64 attempt = ++attempt_;
     attemptTimer_.start(connectTimeoutMs_);
     if (QHostAddress literal; literal.setAddress(url_.host)) {
-        openContext(literal);
+        openSocket(literal);
         return;
     }
-    // hiredis would resolve with a blocking getaddrinfo(); Qt resolves off the event loop.
-    const quint64 attempt = attempt_;
+    // Resolved off the event loop; an IPv4 address is preferred, as Redis often binds only it.
     QHostInfo::lookupHost(url_.host, this, [this, attempt](const QHostInfo& info) {
         if (attempt != attempt_ || state_ != State::Connecting)
             return;
         const QList<QHostAddress> all = info.addresses();
         if (info.error() != QHostInfo::NoError || all.isEmpty()) {
-            fail(QStringLiteral("cannot resolve %1: %2").arg(url_.host, info.errorString()), false);
+            fail(QStringLiteral("cannot resolve %1: %2").arg(url_.host, info.errorString()));
             return;
         }
         const auto v4 = std::find_if(all.begin(), all.end(), [](const QHostAddress& a) {
             return a.protocol() == QAbstractSocket::IPv4Protocol;
         });
-        openContext(v4 != all.end() ? *v4 : all.first());
+        openSocket(v4 != all.end() ? *v4 : all.first());
     });
 }
 
-void RedisConnection::openContext(const QHostAddress& address) {
-    const QByteArray ip = address.toString().toLatin1();
-    redisAsyncContext* ac = redisAsyncConnect(ip.constData(), url_.port);
-    if (!ac || ac->c.err) {
-        const QString error =
-            ac ? QString::fromLocal8Bit(ac->c.errstr) : QStringLiteral("out of memory");
-        if (ac)
-            redisAsyncFree(ac);
-        fail(error, false);
-        return;
+void RedisConnection::openSocket(const QHostAddress& address) {
+    QSslSocket* tls = nullptr;
+    if (url_.tls) {
+        auto config = redisTlsConfiguration(url_);
+        if (const auto* error = std::get_if<QString>(&config))
+            return fail(*error);
+        tls = new QSslSocket(this);
+        tls->setSslConfiguration(std::get<QSslConfiguration>(config));
+        socket_ = tls;
+        connect(tls, &QSslSocket::encrypted, this, &RedisConnection::onConnected);
+        connect(tls, &QSslSocket::sslErrors, this, [this](const QList<QSslError>& errors) {
+            for (const QSslError& e : errors)
+                tlsErrors_.append(e.errorString());
+        });
+    } else {
+        socket_ = new QTcpSocket(this);
+        connect(socket_, &QAbstractSocket::connected, this, &RedisConnection::onConnected);
     }
-    ac_ = ac;
-    t_live.insert(attempt_, this);
-    ac->data = toData(attempt_);
-    redisEnableKeepAlive(&ac->c); // a silently dead peer is noticed without traffic
-    const int fd = ac->c.fd;
-    readNotifier_ = new QSocketNotifier(fd, QSocketNotifier::Read);
-    writeNotifier_ = new QSocketNotifier(fd, QSocketNotifier::Write);
-    readNotifier_->setEnabled(false);
-    writeNotifier_->setEnabled(false);
-    connect(readNotifier_, &QSocketNotifier::activated, this, [this] { dispatch(false); });
-    connect(writeNotifier_, &QSocketNotifier::activated, this, [this] { dispatch(true); });
-    ac->ev.data = toData(attempt_);
-    ac->ev.addRead = &RedisGlue::toggle<false, true>;
-    ac->ev.delRead = &RedisGlue::toggle<false, false>;
-    ac->ev.addWrite = &RedisGlue::toggle<true, true>;
-    ac->ev.delWrite = &RedisGlue::toggle<true, false>;
-    ac->ev.cleanup = &RedisGlue::cleanup;
-    // Setting the connect callback arms the write notifier: writability means "connected".
-    redisAsyncSetConnectCallback(ac, &RedisGlue::onConnect);
-    redisAsyncSetDisconnectCallback(ac, &RedisGlue::onDisconnect);
+    reader_ = std::make_unique<RedisReplyReader>(maxReplyBytes_);
+    connect(socket_, &QIODevice::readyRead, this, &RedisConnection::onReadable);
+    connect(socket_, &QAbstractSocket::errorOccurred, this, &RedisConnection::onSocketError);
+    connect(socket_, &QAbstractSocket::disconnected, this, [this] {
+        const SocketSignal scope(this);
+        fail(QStringLiteral("connection closed by redis"));
+    });
+    // Queued in out_ until the transport is up, then written as one pipelined batch. PING last
+    // proves the server serves us (no NOAUTH, not LOADING) before anyone relies on it.
     sendHandshake();
+    // The peer name (not the address) is what the certificate must match, and the SNI sent.
+    if (tls)
+        tls->connectToHostEncrypted(address.toString(), url_.port, url_.host);
+    else
+        socket_->connectToHost(address, url_.port);
 }
 
-void RedisConnection::dispatch(bool write) {
-    // The slot may free the context (and even this object); keep nothing across the call.
-    QPointer<RedisConnection> self(this);
-    ++dispatching_;
-    if (ac_)
-        write ? redisAsyncHandleWrite(ac_) : redisAsyncHandleRead(ac_);
-    if (self)
-        --dispatching_;
+void RedisConnection::onConnected() {
+    const SocketSignal scope(this);
+    transportUp_ = true;
+    enableKeepAlive(*socket_);
+    flush();
 }
 
-void RedisConnection::setNotifier(bool write, bool enabled) {
-    if (QSocketNotifier* n = write ? writeNotifier_ : readNotifier_)
-        n->setEnabled(enabled);
+void RedisConnection::onSocketError() {
+    const SocketSignal scope(this);
+    const QAbstractSocket::SocketError error = socket_->error();
+    QString what = socket_->errorString();
+    if (error == QAbstractSocket::RemoteHostClosedError) {
+        what = QStringLiteral("connection closed by redis");
+        // The usual first-hour mistakes show up as exactly this.
+        if (state_ == State::Connecting)
+            what += url_.tls ? QStringLiteral(" before it answered (not a TLS port? or it wants a "
+                                              "client certificate: cert= and key=)")
+                             : QStringLiteral(" before it answered (a TLS port? then use "
+                                              "rediss://)");
+    } else if (!tlsErrors_.isEmpty()) {
+        what = QStringLiteral("TLS handshake with %1 failed: %2")
+                   .arg(url_.host, tlsErrors_.join(QLatin1String("; ")));
+    } else if (error == QAbstractSocket::SslHandshakeFailedError ||
+               error == QAbstractSocket::SslInternalError ||
+               error == QAbstractSocket::SslInvalidUserDataError) {
+        what = QStringLiteral("TLS: ") + what;
+    }
+    fail(what);
 }
 
 void RedisConnection::sendHandshake() {
-    // Pipelined; hiredis holds them until the socket connects. PING last proves the server
-    // serves us (no NOAUTH, not LOADING) before anyone relies on it.
     QList<QByteArrayList> steps;
     if (!url_.password.isEmpty())
         steps.append(url_.username.isEmpty()
@@ -320,17 +218,15 @@ void RedisConnection::sendHandshake() {
     for (qsizetype i = 0; i < steps.size(); ++i) {
         const bool last = i + 1 == steps.size();
         const QByteArray verb = steps[i].first();
-        Reply check = [this, attempt, last, verb](const RedisReply& r) {
+        write(steps[i]);
+        pending_.push_back([this, attempt, last, verb](const RedisReply& r) {
             if (attempt != attempt_ || state_ != State::Connecting)
                 return;
             if (r.isError())
-                fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText(),
-                     false);
+                fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText());
             else if (last)
                 replaySubscriptions();
-        };
-        if (!send(steps[i], check))
-            return fail(QStringLiteral("cannot queue the handshake"), false);
+        });
     }
 }
 
@@ -338,9 +234,10 @@ void RedisConnection::replaySubscriptions() {
     subscriptionsLive_ = true;
     awaitingChannels_ = channels_;
     awaitingPatterns_ = patterns_;
-    if ((!channels_.isEmpty() && !sendSubscription("SUBSCRIBE", channels_)) ||
-        (!patterns_.isEmpty() && !sendSubscription("PSUBSCRIBE", patterns_)))
-        return fail(QStringLiteral("cannot queue the subscription replay"), false);
+    if (!channels_.isEmpty())
+        sendSubscription("SUBSCRIBE", channels_);
+    if (!patterns_.isEmpty())
+        sendSubscription("PSUBSCRIBE", patterns_);
     // Ready only once Redis confirmed every replayed name: a publish after ready() is then seen.
     if (awaitingChannels_.isEmpty() && awaitingPatterns_.isEmpty())
         becomeReady();
@@ -364,20 +261,12 @@ void RedisConnection::becomeReady() {
     Q_EMIT ready();
 }
 
-void RedisConnection::lose() {
-    // Called from inside hiredis while the context is still valid: read its error now.
-    QString error = QStringLiteral("connection closed");
-    if (ac_ && ac_->c.err)
-        error = QString::fromLocal8Bit(ac_->c.errstr);
-    fail(error, true);
-}
-
-void RedisConnection::fail(const QString& what, bool hiredisFreesContext) {
+void RedisConnection::fail(const QString& what) {
     const bool wasReady = state_ == State::Ready;
     const QString reason =
         (wasReady ? QStringLiteral("connection lost: ") : QStringLiteral("cannot connect: ")) +
         what;
-    detachContext(!hiredisFreesContext);
+    closeSocket();
     attemptTimer_.stop();
     state_ = State::Disconnected;
     lastError_ = reason;
@@ -395,31 +284,32 @@ void RedisConnection::fail(const QString& what, bool hiredisFreesContext) {
         qCDebug(lcRedis).noquote()
             << label() << reason << QStringLiteral("- retry in %1 ms").arg(delay);
     }
-    // Never call out from inside hiredis: down() and the error replies go out queued, in order.
+    // Callers may be inside a socket slot or a reply callback: down() and the error replies go
+    // out queued, in order.
     QMetaObject::invokeMethod(
         this, [this, reason] { Q_EMIT down(reason); }, Qt::QueuedConnection);
     answerLater(takePending(), QStringLiteral("redis ") + reason);
 }
 
-void RedisConnection::detachContext(bool freeIt) {
-    t_live.remove(attempt_); // from here on hiredis callbacks for this context find nobody
-    for (QSocketNotifier** n : {&readNotifier_, &writeNotifier_}) {
-        if (!*n)
-            continue;
-        (*n)->setEnabled(false); // before hiredis closes the fd
-        if (dispatching_)
-            (*n)->deleteLater(); // may be the very notifier whose signal is running
-        else
-            delete *n;
-        *n = nullptr;
+void RedisConnection::closeSocket(bool destroying) {
+    if (QAbstractSocket* socket = std::exchange(socket_, nullptr)) {
+        socket->disconnect(this); // abort() emits nothing at us any more
+        socket->abort();
+        if (destroying && inSocketSignal_ == 0) {
+            delete socket;
+        } else {
+            socket->setParent(nullptr); // must outlive this object if a callback deletes it
+            socket->deleteLater();
+        }
     }
+    reader_.reset(); // a half-read reply may be large: release it now
+    out_.clear();
+    transportUp_ = false;
+    tlsErrors_.clear();
     subscriptionsLive_ = false;
     pubsubContext_ = false;
     awaitingChannels_.clear();
     awaitingPatterns_.clear();
-    redisAsyncContext* ac = std::exchange(ac_, nullptr);
-    if (ac && freeIt)
-        redisAsyncFree(ac); // inside a hiredis callback this is deferred by hiredis itself
 }
 
 int RedisConnection::nextDelayMs() {
@@ -430,9 +320,9 @@ int RedisConnection::nextDelayMs() {
 }
 
 std::vector<RedisConnection::Reply> RedisConnection::takePending() {
-    std::vector<Reply> out;
-    for (auto& entry : std::exchange(pending_, {}))
-        out.push_back(std::move(entry.second));
+    std::vector<Reply> out(std::make_move_iterator(pending_.begin()),
+                           std::make_move_iterator(pending_.end()));
+    pending_.clear();
     return out;
 }
 
@@ -451,32 +341,74 @@ void RedisConnection::answerLater(std::vector<Reply> callbacks, const QString& t
         Qt::QueuedConnection);
 }
 
-bool RedisConnection::send(const QByteArrayList& argv, Reply& done) {
-    const quint64 id = done ? ++nextCommandId_ : 0;
-    if (!sendArgv(ac_, done ? &RedisGlue::onReply : nullptr, toData(id), argv))
+bool RedisConnection::write(const QByteArrayList& argv) {
+    std::vector<const char*> args;
+    std::vector<size_t> lengths;
+    for (const QByteArray& a : argv) {
+        args.push_back(a.constData());
+        lengths.push_back(static_cast<size_t>(a.size()));
+    }
+    char* formatted = nullptr;
+    const int length = redisFormatCommandArgv(&formatted, static_cast<int>(args.size()),
+                                              args.data(), lengths.data());
+    if (length < 0)
         return false;
-    if (done)
-        pending_.emplace(id, std::move(done));
+    out_.append(formatted, length);
+    redisFreeCommand(formatted);
+    // Everything issued during this event-loop pass goes out in one write (pipelining).
+    if (!flushQueued_) {
+        flushQueued_ = true;
+        QMetaObject::invokeMethod(this, &RedisConnection::flush, Qt::QueuedConnection);
+    }
     return true;
+}
+
+void RedisConnection::flush() {
+    flushQueued_ = false;
+    if (socket_ && transportUp_ && !out_.isEmpty())
+        socket_->write(std::exchange(out_, {}));
 }
 
 void RedisConnection::command(const QByteArrayList& argv, Reply done) {
     const char* refusal = argv.isEmpty() ? "empty redis command"
                           : (pubsubContext_ || !channels_.isEmpty() || !patterns_.isEmpty())
                               ? "redis connection is in subscriber mode"
-                          : (state_ != State::Ready || !send(argv, done)) ? "redis not connected"
-                                                                          : nullptr;
+                          : (state_ != State::Ready || !write(argv)) ? "redis not connected"
+                                                                     : nullptr;
     if (refusal)
-        answerLater({std::move(done)}, QString::fromLatin1(refusal));
+        return answerLater({std::move(done)}, QString::fromLatin1(refusal));
+    pending_.push_back(std::move(done));
 }
 
-void RedisConnection::onReply(quint64 commandId, const void* reply) {
-    const auto it = pending_.find(commandId);
-    if (it == pending_.end())
-        return;
-    const Reply done = std::move(it->second);
-    pending_.erase(it);
-    done(convert(static_cast<const redisReply*>(reply))); // may delete this: touch nothing after
+void RedisConnection::onReadable() {
+    const SocketSignal scope(this);
+    const quint64 attempt = attempt_;
+    while (socket_ && socket_->bytesAvailable() > 0) {
+        reader_->feed(socket_->read(kReadSlice));
+        while (std::optional<RedisReply> reply = reader_->next()) {
+            dispatch(std::move(*reply));
+            // A callback may have deleted this, stopped it, or failed and restarted it.
+            if (!scope.self || attempt != attempt_ || !socket_)
+                return;
+        }
+        if (reader_->failed())
+            return fail(reader_->error());
+    }
+}
+
+void RedisConnection::dispatch(RedisReply&& reply) {
+    // Redis answers in order, and every command precedes the first SUBSCRIBE on a connection
+    // (command() refuses a subscriber), so a reply with no command left is a pub/sub push.
+    if (!pending_.empty()) {
+        const Reply done = std::move(pending_.front());
+        pending_.pop_front();
+        if (done)
+            done(reply); // may delete this: touch nothing after
+    } else if (pubsubContext_) {
+        onPubSub(reply);
+    } else {
+        fail(QStringLiteral("protocol error: a reply with no command waiting for it"));
+    }
 }
 
 void RedisConnection::changeSubscription(QSet<QByteArray>& set, const char* verb,
@@ -488,26 +420,24 @@ void RedisConnection::changeSubscription(QSet<QByteArray>& set, const char* verb
     else
         set.remove(name);
     // Before the replay the set alone is enough: the replay sends it.
-    if (subscriptionsLive_ && ac_)
+    if (subscriptionsLive_ && socket_)
         sendSubscription(verb, {name});
 }
 
-bool RedisConnection::sendSubscription(const QByteArray& verb, const QSet<QByteArray>& names) {
+void RedisConnection::sendSubscription(const QByteArray& verb, const QSet<QByteArray>& names) {
     pubsubContext_ = true;
-    // hiredis refuses UNSUBSCRIBE on a context with no subscription left; nothing to undo then.
-    return sendArgv(ac_, &RedisGlue::onPubSub, nullptr, QByteArrayList{verb} + names.values());
+    write(QByteArrayList{verb} + names.values());
 }
 
-void RedisConnection::onPubSub(const void* reply) {
-    const auto* r = static_cast<const redisReply*>(reply);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+void RedisConnection::onPubSub(const RedisReply& r) {
+    if (r.type != RedisReply::Type::Array || r.elements.size() < 3)
         return;
     const QByteArray kind = element(r, 0);
     if (kind == "message") {
         const QByteArray channel = element(r, 1);
         if (channels_.contains(channel)) // drops stragglers that raced an unsubscribe
             Q_EMIT message(channel, element(r, 2), QByteArray());
-    } else if (kind == "pmessage" && r->elements >= 4) {
+    } else if (kind == "pmessage" && r.elements.size() >= 4) {
         const QByteArray pattern = element(r, 1);
         if (patterns_.contains(pattern))
             Q_EMIT message(element(r, 2), element(r, 3), pattern);

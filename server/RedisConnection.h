@@ -1,5 +1,8 @@
 #pragma once
 
+#include "server/RedisReader.h"
+#include "server/RedisUrl.h"
+
 #include <QByteArray>
 #include <QByteArrayList>
 #include <QElapsedTimer>
@@ -7,64 +10,28 @@
 #include <QObject>
 #include <QSet>
 #include <QString>
+#include <QStringList>
 #include <QTimer>
 #include <algorithm>
+#include <deque>
 #include <functional>
-#include <map>
-#include <variant>
+#include <memory>
 #include <vector>
 
-struct redisAsyncContext; // hiredis stays out of this header
+class QAbstractSocket;
 class QHostAddress;
-class QSocketNotifier;
 
 namespace herald {
 
 Q_DECLARE_LOGGING_CATEGORY(lcRedis)
 
-// Where Redis is: redis://[[user]:password@]host[:port][/db]; IPv6 hosts in brackets.
-// User and password may be percent-encoded. "redis://secret@host" means password "secret",
-// as with redis-cli.
-struct RedisUrl {
-    QString host;
-    quint16 port = 6379;
-    QByteArray password;
-    QByteArray username;
-    int db = 0;
-
-    static std::variant<RedisUrl, QString> parse(const QString& url);
-    // The URL with the password replaced by "***": safe for logs and status pages.
-    QString redacted() const;
-    // "host:port" ("[::1]:6379" for IPv6), plus "/db" when db != 0.
-    QString endpoint() const;
-};
-
-// One reply as a plain value, detached from hiredis's memory.
-struct RedisReply {
-    enum class Type { Nil, Status, Error, Integer, String, Array };
-    Type type = Type::Nil;
-    QByteArray string;                // String, Status and Error text
-    qint64 integer = 0;               // Integer
-    std::vector<RedisReply> elements; // Array
-    bool local = false;               // an Error made by this client: not connected, lost, stopped
-
-    bool isError() const { return type == Type::Error; }
-    bool isNil() const { return type == Type::Nil; }
-    QString errorText() const { return isError() ? QString::fromUtf8(string) : QString(); }
-
-    static RedisReply localError(const QString& text) {
-        RedisReply r;
-        r.type = Type::Error;
-        r.string = text.toUtf8();
-        r.local = true;
-        return r;
-    }
-};
-
-// One hiredis async connection driven by this thread's Qt event loop. It resolves the host
-// (QHostInfo, asynchronously), connects, sends AUTH/SELECT/PING, replays its subscriptions and
-// only then is Ready. Any loss emits down() and reconnects with capped, jittered exponential
-// backoff until stop(). A connection is used either for commands or for subscriptions, not both.
+// One connection to one Redis endpoint, on this thread's Qt event loop: a QTcpSocket, or a
+// QSslSocket for rediss://, with hiredis's command formatter and reply parser. It resolves the
+// host (QHostInfo, asynchronously), connects (and completes the TLS handshake), sends
+// AUTH/SELECT/PING, replays its subscriptions and only then is Ready. Any loss emits down() and
+// reconnects with capped, jittered exponential backoff until stop(). A connection is used either
+// for commands or for subscriptions, not both. Commands issued in one event-loop pass leave in
+// one write (pipelined); replies are matched to commands in order.
 class RedisConnection : public QObject {
     Q_OBJECT
 public:
@@ -88,6 +55,10 @@ public:
     // An attempt (lookup, connect, handshake, subscription replay) that is not Ready by then is
     // abandoned and retried. Default 10 s.
     void setConnectTimeout(int ms) { connectTimeoutMs_ = std::max(1, ms); }
+    // The largest reply accepted (with what is buffered of it): a Redis sending an endless or
+    // gigantic reply costs at most about this much memory and the connection is dropped
+    // ("a reply exceeds the limit"). Applies from the next attempt; default 512 MiB.
+    void setMaxReplyBytes(qint64 bytes) { maxReplyBytes_ = std::max<qint64>(1024, bytes); }
 
     void start();
     // Closes the connection and stops reconnecting. Outstanding callbacks get a local error on the
@@ -129,26 +100,27 @@ Q_SIGNALS:
     void message(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
 
 private:
-    friend struct RedisGlue; // the C callbacks in RedisConnection.cpp
+    struct SocketSignal; // marks "inside a slot of socket_": the socket is then deleted later
 
     void connectNow();
-    void openContext(const QHostAddress& address);
+    void openSocket(const QHostAddress& address);
+    void onConnected();
+    void onReadable();
+    void onSocketError();
     void sendHandshake();
     void replaySubscriptions();
     void becomeReady();
-    void fail(const QString& reason, bool hiredisFreesContext);
-    void lose();
-    void detachContext(bool freeIt);
-    bool send(const QByteArrayList& argv, Reply& done);
-    bool sendSubscription(const QByteArray& verb, const QSet<QByteArray>& names);
+    void fail(const QString& what);
+    void closeSocket(bool destroying = false);
+    bool write(const QByteArrayList& argv);
+    void flush();
+    void dispatch(RedisReply&& reply);
+    void sendSubscription(const QByteArray& verb, const QSet<QByteArray>& names);
     void changeSubscription(QSet<QByteArray>& set, const char* verb, const QByteArray& name,
                             bool add);
     std::vector<Reply> takePending();
     void answerLater(std::vector<Reply> callbacks, const QString& text);
-    void onReply(quint64 commandId, const void* reply);
-    void onPubSub(const void* reply);
-    void setNotifier(bool write, bool enabled);
-    void dispatch(bool write);
+    void onPubSub(const RedisReply& reply);
     int nextDelayMs();
     QString label() const;
 
@@ -157,22 +129,24 @@ private:
     State state_ = State::Disconnected;
     bool running_ = false;
 
-    redisAsyncContext* ac_ =
-        nullptr;          // hiredis frees it on loss (we then drop it unread); we free it otherwise
-    quint64 attempt_ = 0; // id of the current attempt; keys the C callbacks' lookups
-    QSocketNotifier* readNotifier_ = nullptr;
-    QSocketNotifier* writeNotifier_ = nullptr;
-    int dispatching_ = 0; // >0 while a notifier slot runs: delete notifiers later
+    quint64 attempt_ = 0; // id of the current attempt; late lookups and replies check it
+    QAbstractSocket* socket_ = nullptr; // a QSslSocket for rediss://
+    bool transportUp_ = false;          // connected (and encrypted): out_ may be written
+    int inSocketSignal_ = 0;
+    std::unique_ptr<RedisReplyReader> reader_;
+    qint64 maxReplyBytes_ = RedisReplyReader::kDefaultMaxReplyBytes;
+    QByteArray out_; // formatted commands of this event-loop pass, written by flush()
+    bool flushQueued_ = false;
+    QStringList tlsErrors_; // why the certificate was refused, for the handshake error
 
-    std::map<quint64, Reply> pending_; // by command id: in issue order
-    quint64 nextCommandId_ = 0;
+    std::deque<Reply> pending_; // one per command on the wire (maybe empty), in issue order
 
     QSet<QByteArray> channels_;
     QSet<QByteArray> patterns_;
     QSet<QByteArray> awaitingChannels_; // replay confirmations still due before Ready
     QSet<QByteArray> awaitingPatterns_;
-    bool subscriptionsLive_ = false; // the replay went out on this context: send changes directly
-    bool pubsubContext_ = false; // hiredis is in subscribed mode: plain commands would confuse it
+    bool subscriptionsLive_ = false; // the replay went out on this socket: send changes directly
+    bool pubsubContext_ = false;     // subscriptions sent: replies without a command are pub/sub
 
     QTimer retryTimer_;
     QTimer attemptTimer_;

@@ -35,9 +35,9 @@ void Session::onText(QByteArrayView frame, qint64 nowMs) {
         [this](const auto& request) {
             using T = std::decay_t<decltype(request)>;
             if constexpr (std::is_same_v<T, SubscribeRequest>)
-                hub_.subscribe(*this, request);
+                hub_.router().subscribe(*this, request);
             else if constexpr (std::is_same_v<T, UnsubscribeRequest>)
-                hub_.unsubscribe(*this, request);
+                hub_.router().unsubscribe(*this, request);
             else
                 sendEvent(PongEvent{});
         },

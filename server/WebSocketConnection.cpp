@@ -6,13 +6,20 @@
 
 namespace herald {
 
-WebSocketConnection::WebSocketConnection(QTcpSocket* socket, QByteArray firstBytes,
+WebSocketConnection::WebSocketConnection(QTcpSocket* socket, WriteBatcher& batcher,
+                                         QByteArray handshake, QByteArray firstBytes,
                                          qint64 maxMessageBytes)
     : socket_(socket)
     , tls_(qobject_cast<QSslSocket*>(socket))
+    , out_(socket, batcher)
     , decoder_(maxMessageBytes) {
     socket_->setParent(this);
+    out_.push(std::move(handshake));
     decoder_.feed(firstBytes);
+    connect(&out_, &OutboundQueue::failed, this, [this] {
+        socket_->abort();
+        reportClosed();
+    });
     closeTimer_.setSingleShot(true);
     connect(&closeTimer_, &QTimer::timeout, this, [this] {
         socket_->abort();
@@ -57,7 +64,7 @@ void WebSocketConnection::handle(ws::Event& event) {
         break;
     case Kind::Ping:
         if (!closeSent_)
-            socket_->write(ws::encodeFrame(ws::Opcode::Pong, event.payload));
+            out_.push(ws::encodeFrame(ws::Opcode::Pong, event.payload));
         [[fallthrough]];
     case Kind::Pong:
         if (handlers_.activity)
@@ -67,7 +74,7 @@ void WebSocketConnection::handle(ws::Event& event) {
         // Echo the peer's code, then the server closes the TCP connection (RFC 6455 7.1.1).
         if (!closeSent_)
             sendClose(event.closeCode == 1005 ? 1000 : event.closeCode, {});
-        socket_->disconnectFromHost();
+        out_.whenDrained([this] { socket_->disconnectFromHost(); });
         closeTimer_.start(kCloseTimeoutMs);
         break;
     case Kind::Error:
@@ -85,12 +92,12 @@ void WebSocketConnection::handle(ws::Event& event) {
 
 void WebSocketConnection::send(const Frame& frame) {
     if (!closeSent_)
-        socket_->write(frame.bytes());
+        out_.push(frame.bytes());
 }
 
 void WebSocketConnection::ping() {
     if (!closeSent_)
-        socket_->write(ws::encodeFrame(ws::Opcode::Ping, {}));
+        out_.push(ws::encodeFrame(ws::Opcode::Ping, {}));
 }
 
 void WebSocketConnection::close(int code, const QString& reason) {
@@ -103,7 +110,7 @@ void WebSocketConnection::close(int code, const QString& reason) {
 
 void WebSocketConnection::sendClose(int code, QByteArrayView reason) {
     closeSent_ = true;
-    socket_->write(ws::encodeClose(code, reason));
+    out_.push(ws::encodeClose(code, reason));
 }
 
 void WebSocketConnection::shutdownAfterFlush() {
@@ -113,18 +120,17 @@ void WebSocketConnection::shutdownAfterFlush() {
         tls_->disconnectFromHost();
         return;
     }
-    auto shutWrite = [this] {
-        if (socket_->bytesToWrite() == 0 && socket_->state() == QAbstractSocket::ConnectedState)
+    out_.whenDrained([this] {
+        if (socket_->state() == QAbstractSocket::ConnectedState)
             ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
-    };
-    connect(socket_, &QTcpSocket::bytesWritten, this, shutWrite);
-    shutWrite();
+    });
 }
 
 void WebSocketConnection::reportClosed() {
     if (reported_)
         return;
     reported_ = true;
+    out_.stop();
     closeTimer_.stop();
     QMetaObject::invokeMethod(
         this,
@@ -136,10 +142,7 @@ void WebSocketConnection::reportClosed() {
 }
 
 qint64 WebSocketConnection::pendingBytes() const {
-    // A TLS socket encrypts its queue into the TCP socket's buffer at once: count both.
-    if (tls_)
-        return tls_->bytesToWrite() + tls_->encryptedBytesToWrite();
-    return socket_->bytesToWrite();
+    return out_.pending();
 }
 
 QString WebSocketConnection::peer() const {

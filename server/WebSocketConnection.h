@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/ClientTransport.h"
+#include "server/OutboundQueue.h"
 #include "server/WsCodec.h"
 
 #include <QObject>
@@ -26,7 +27,10 @@ public:
         std::function<void()> closed;
     };
 
-    WebSocketConnection(QTcpSocket* socket, QByteArray firstBytes, qint64 maxMessageBytes);
+    // `handshake` (the 101 answer) is the first thing written; `firstBytes` arrived with the
+    // request head and are the first frames read.
+    WebSocketConnection(QTcpSocket* socket, WriteBatcher& batcher, QByteArray handshake,
+                        QByteArray firstBytes, qint64 maxMessageBytes);
     ~WebSocketConnection() override;
 
     // Starts reading (the bytes that came with the handshake first).
@@ -50,6 +54,7 @@ private:
 
     QTcpSocket* socket_;
     QSslSocket* tls_; // the same socket when it speaks TLS, else null
+    OutboundQueue out_;
     ws::FrameDecoder decoder_;
     Handlers handlers_;
     QTimer closeTimer_;

@@ -1,17 +1,21 @@
+#include "server/EpollDispatcher.h"
 #include "server/Logging.h"
 #include "server/Node.h"
-#include "server/SignalWatcher.h"
+#include "shared/SignalWatcher.h"
 
 #include <QCoreApplication>
 #include <QProcessEnvironment>
+#include <csignal>
 #include <cstdio>
 
 int main(int argc, char* argv[]) {
-    herald::SignalWatcher::blockInThisThread({SIGINT, SIGTERM, SIGHUP});
-    // Qt's glib dispatcher unregisters a socket notifier with a linear scan; the plain UNIX
-    // dispatcher keeps them in a hash. Set before the application object exists.
-    if (qEnvironmentVariableIsEmpty("QT_NO_GLIB"))
-        qputenv("QT_NO_GLIB", "1");
+    // Qt's dispatchers poll() every socket on every loop pass (O(connections) per pass); ours
+    // waits on epoll. HERALD_EVENT_DISPATCHER=qt keeps Qt's (for comparison and diagnosis).
+    if (qgetenv("HERALD_EVENT_DISPATCHER") != "qt") {
+        QCoreApplication::setEventDispatcher(new herald::EpollDispatcher);
+    } else if (qEnvironmentVariableIsEmpty("QT_NO_GLIB")) {
+        qputenv("QT_NO_GLIB", "1"); // the glib one also unregisters notifiers by linear scan
+    }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("herald-server"));
 

@@ -18,13 +18,9 @@ Error badRequest(const QString& message) {
     return {ErrorCode::BadRequest, message};
 }
 
-constexpr std::pair<Target::Kind, const char*> kKinds[] = {{Target::Kind::All, "all"},
-                                                           {Target::Kind::Stream, "stream"},
-                                                           {Target::Kind::User, "user"},
-                                                           {Target::Kind::Node, "node"}};
-
 QJsonObject targetJson(const Target& t) {
-    return {{QStringLiteral("kind"), targetKindName(t.kind)}, {QStringLiteral("value"), t.value}};
+    return {{QStringLiteral("kind"), cluster::targetKindName(t.kind)},
+            {QStringLiteral("value"), t.value}};
 }
 
 std::variant<Target, Error> readTarget(const QJsonValue& v) {
@@ -34,13 +30,11 @@ std::variant<Target, Error> readTarget(const QJsonValue& v) {
         return badRequest(QStringLiteral("\"target\" must be an object {\"kind\", \"value\"}"));
     const QJsonObject o = v.toObject();
     const QString kind = o.value(QLatin1String("kind")).toString();
-    for (const auto& [k, name] : kKinds) {
-        if (kind == QLatin1String(name)) {
-            Target t{k, o.value(QLatin1String("value")).toString()};
-            if (k != Target::Kind::All && t.value.isEmpty())
-                return badRequest(QStringLiteral("a %1 target needs a \"value\"").arg(kind));
-            return t;
-        }
+    if (const auto k = cluster::targetKindFromName(kind)) {
+        Target t{*k, o.value(QLatin1String("value")).toString()};
+        if (*k != Target::Kind::All && t.value.isEmpty())
+            return badRequest(QStringLiteral("a %1 target needs a \"value\"").arg(kind));
+        return t;
     }
     return badRequest(QStringLiteral("target kind must be all, stream, user or node, not \"%1\"")
                           .arg(kind.left(40)));
@@ -58,13 +52,6 @@ std::variant<int, Error> readLimit(const QJsonObject& o, int fallback) {
 }
 
 } // namespace
-
-QString targetKindName(Target::Kind kind) {
-    for (const auto& [k, name] : kKinds)
-        if (k == kind)
-            return QString::fromLatin1(name);
-    return QStringLiteral("all");
-}
 
 qint64 BroadcastReport::delivered() const {
     qint64 sum = 0;

@@ -16,12 +16,11 @@ namespace herald::admin {
 
 // Who a broadcast is for.
 struct Target {
-    enum class Kind { All, Stream, User, Node };
+    using Kind = cluster::TargetKind;
     Kind kind = Kind::All;
     QString value; // stream spec ("promotional", "private.u1.order"), user id or node id
     bool operator==(const Target&) const = default;
 };
-QString targetKindName(Target::Kind kind);
 
 // ---- console -> server ----
 struct BroadcastCommand {

@@ -14,11 +14,51 @@ qint64 integer(const QJsonObject& o, const char* key, qint64 fallback = 0) {
 }
 } // namespace
 
+namespace {
+constexpr std::pair<NodeState, const char*> kStates[] = {{NodeState::Serving, "serving"},
+                                                         {NodeState::Draining, "draining"},
+                                                         {NodeState::Stopping, "stopping"},
+                                                         {NodeState::Stopped, "stopped"}};
+constexpr std::pair<TargetKind, const char*> kKinds[] = {{TargetKind::All, "all"},
+                                                         {TargetKind::Stream, "stream"},
+                                                         {TargetKind::User, "user"},
+                                                         {TargetKind::Node, "node"}};
+
+template <typename Enum, std::size_t N>
+QString nameIn(const std::pair<Enum, const char*> (&table)[N], Enum value) {
+    for (const auto& [v, name] : table)
+        if (v == value)
+            return QString::fromLatin1(name);
+    return QString::fromLatin1(table[0].second);
+}
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> valueIn(const std::pair<Enum, const char*> (&table)[N], const QString& name) {
+    for (const auto& [v, n] : table)
+        if (name == QLatin1String(n))
+            return v;
+    return std::nullopt;
+}
+} // namespace
+
+QString nodeStateName(NodeState state) {
+    return nameIn(kStates, state);
+}
+std::optional<NodeState> nodeStateFromName(const QString& name) {
+    return valueIn(kStates, name);
+}
+QString targetKindName(TargetKind kind) {
+    return nameIn(kKinds, kind);
+}
+std::optional<TargetKind> targetKindFromName(const QString& name) {
+    return valueIn(kKinds, name);
+}
+
 QJsonObject toJson(const NodeInfo& n) {
     return {{QStringLiteral("id"), n.id},
             {QStringLiteral("address"), n.address},
             {QStringLiteral("version"), n.version},
-            {QStringLiteral("state"), n.state},
+            {QStringLiteral("state"), nodeStateName(n.state)},
             {QStringLiteral("started_at_ms"), n.startedAtMs},
             {QStringLiteral("connections"), n.connections},
             {QStringLiteral("users"), n.users},
@@ -34,7 +74,9 @@ NodeInfo nodeFromJson(const QJsonObject& o) {
     n.id = o.value(QLatin1String("id")).toString();
     n.address = o.value(QLatin1String("address")).toString();
     n.version = o.value(QLatin1String("version")).toString();
-    n.state = o.value(QLatin1String("state")).toString();
+    // An unknown state (a newer node) is shown as serving rather than dropping the node.
+    n.state =
+        nodeStateFromName(o.value(QLatin1String("state")).toString()).value_or(NodeState::Serving);
     n.startedAtMs = integer(o, "started_at_ms");
     n.connections = integer(o, "connections");
     n.users = integer(o, "users");
@@ -75,7 +117,7 @@ QByteArray encode(const ControlMessage& message) {
                                 {QStringLiteral("node"), m.origin},
                                 {QStringLiteral("message_id"), m.messageId},
                                 {QStringLiteral("request_id"), m.requestId},
-                                {QStringLiteral("target_kind"), m.targetKind},
+                                {QStringLiteral("target_kind"), targetKindName(m.targetKind)},
                                 {QStringLiteral("target_value"), m.targetValue},
                                 {QStringLiteral("title"), m.notice.title},
                                 {QStringLiteral("body"), m.notice.body},
@@ -142,7 +184,10 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
         return Leave{node};
     auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
     if (type == QLatin1String("admin-broadcast")) {
-        AdminBroadcast b{str("message_id"),   node, str("request_id"), str("target_kind"),
+        const auto kind = targetKindFromName(str("target_kind"));
+        if (!kind)
+            return std::nullopt;
+        AdminBroadcast b{str("message_id"),   node, str("request_id"), *kind,
                          str("target_value"), {}};
         b.notice.title = str("title");
         b.notice.body = str("body");

@@ -18,11 +18,22 @@ namespace herald::cluster {
 // "public." or "private." or are "system", so it cannot collide with a stream.
 inline const QString kControlKey = QStringLiteral("cluster");
 
+// A node's life: serving, then draining (an admin's drain or a SIGTERM with shutdown_drain),
+// stopping (closing its connections), stopped. One name table in Cluster.cpp.
+enum class NodeState { Serving, Draining, Stopping, Stopped };
+QString nodeStateName(NodeState state);
+std::optional<NodeState> nodeStateFromName(const QString& name);
+
+// Who an admin broadcast is for (shared/Admin.h's Target::Kind).
+enum class TargetKind { All, Stream, User, Node };
+QString targetKindName(TargetKind kind);
+std::optional<TargetKind> targetKindFromName(const QString& name);
+
 struct NodeInfo {
     QString id;
     QString address;
     QString version;
-    QString state; // serving | draining | stopping
+    NodeState state = NodeState::Serving;
     qint64 startedAtMs = 0;
     qint64 connections = 0;
     qint64 users = 0; // unique users on this node
@@ -66,7 +77,7 @@ struct AdminBroadcast {
     QString messageId;
     QString origin;
     QString requestId;
-    QString targetKind;  // all | stream | user | node
+    TargetKind targetKind = TargetKind::All;
     QString targetValue; // a routing key, user id or node id
     SystemNotice notice;
 };

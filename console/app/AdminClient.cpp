@@ -109,10 +109,18 @@ void AdminClient::onDisconnected() {
     if (socket_.closeCode() == kCloseUnauthorized) {
         wanted_ = false;
         const QString why = lastRefusal_.isEmpty() ? socket_.closeReason() : lastRefusal_;
+        // The fix may be on either side: a wrong or missing token here, or a node that has
+        // no admin token at all (a fresh install). Name both, and what to set on the node.
         setState(State::Refused,
-                 tr("admin token refused by %1: %2. Check the token in the connection "
-                    "profile; the console will not retry with this token.")
-                     .arg(url_.host(), why.isEmpty() ? tr("unauthorized") : why));
+                 tr("admin token refused by %1: %2. %3 The console will not retry with "
+                    "this token.")
+                     .arg(url_.host(), why.isEmpty() ? tr("unauthorized") : why,
+                          token_.isEmpty()
+                              ? tr("No token was given: enter the node's admin token in the "
+                                   "connection profile.")
+                              : tr("Check the token in the connection profile; on the node, "
+                                   "it must be one of admin_tokens (--admin-tokens or "
+                                   "HERALD_ADMIN_TOKENS, then restart it).")));
         return;
     }
     scheduleReconnect();

@@ -8,8 +8,16 @@
 
 namespace herald::console {
 namespace {
+// English plurals in code: the console ships no translations, so tr()'s %n forms would print
+// "(s)" as is.
+QString count(qint64 n, const char* one, const char* many) {
+    return n == 1 ? QObject::tr(one) : QObject::tr(many).arg(n);
+}
+
 QString reach(qint64 connections, int nodes) {
-    return QObject::tr("reaches about %1 connection(s) on %2 node(s)").arg(connections).arg(nodes);
+    return QObject::tr("reaches about %1 on %2")
+        .arg(count(connections, "1 connection", "%1 connections"),
+             count(nodes, "1 node", "%1 nodes"));
 }
 } // namespace
 
@@ -44,10 +52,9 @@ AudiencePreview previewAudience(const admin::Target& target, const NodesModel& n
         if (const auto n = streams.subscribersOf(key)) {
             p.connections = *n;
             p.nodes = nodes.liveNodes();
-            p.text = QObject::tr("reaches about %1 subscriber(s) of %2 on up to %3 node(s)")
-                         .arg(*n)
-                         .arg(key)
-                         .arg(p.nodes);
+            p.text = QObject::tr("reaches about %1 of %2 on up to %3")
+                         .arg(count(*n, "1 subscriber", "%1 subscribers"), key,
+                              count(p.nodes, "1 node", "%1 nodes"));
         } else if (streams.hasReport()) {
             p.connections = 0;
             p.text = QObject::tr("no subscribers of %1 in the last streams report (it lists the "

@@ -7,7 +7,7 @@ namespace herald::console {
 QString describeTarget(const admin::Target& target) {
     if (target.kind == admin::Target::Kind::All)
         return QObject::tr("everyone");
-    return admin::targetKindName(target.kind) + QLatin1Char(' ') + target.value;
+    return cluster::targetKindName(target.kind) + QLatin1Char(' ') + target.value;
 }
 
 qint64 BroadcastsModel::Entry::delivered() const {

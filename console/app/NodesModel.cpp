@@ -54,7 +54,7 @@ QString NodesModel::stateName(const Row& r) {
         return QStringLiteral("down");
     if (r.stale)
         return QStringLiteral("stale");
-    return r.info.state.isEmpty() ? QStringLiteral("serving") : r.info.state;
+    return cluster::nodeStateName(r.info.state);
 }
 
 QVariant NodesModel::display(const Row& r, int column) const {

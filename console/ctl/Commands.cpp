@@ -1,7 +1,7 @@
 #include "console/ctl/Commands.h"
 
-#include "console/ctl/Console.h"
-#include "server/JwtVerifier.h"
+#include "console/ctl/Terminal.h"
+#include "shared/JwtVerifier.h"
 #include "shared/Codec.h"
 
 #include <QFile>

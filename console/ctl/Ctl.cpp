@@ -2,10 +2,10 @@
 
 #include "console/ctl/ApiClient.h"
 #include "console/ctl/Commands.h"
-#include "console/ctl/Console.h"
 #include "console/ctl/CtlOptions.h"
-#include "console/ctl/SignalTrap.h"
 #include "console/ctl/TailCommand.h"
+#include "console/ctl/Terminal.h"
+#include "shared/SignalWatcher.h"
 #include "shared/Version.h"
 
 #include <QDateTime>
@@ -37,8 +37,8 @@ int runLoop(const std::function<void(Finish)>& start) {
 
 int runTail(const Options& options) {
     TailCommand tail(options);
-    SignalTrap trap({SIGINT, SIGTERM});
-    QObject::connect(&trap, &SignalTrap::received, &tail, &TailCommand::interrupt);
+    herald::SignalWatcher signals({SIGINT, SIGTERM});
+    QObject::connect(&signals, &herald::SignalWatcher::received, &tail, &TailCommand::interrupt);
     return runLoop([&tail](Finish finish) {
         QObject::connect(&tail, &TailCommand::finished, &tail,
                          [finish](int exitCode) { finish(exitCode); });

@@ -1,6 +1,6 @@
 #include "console/ctl/TailCommand.h"
 
-#include "console/ctl/Console.h"
+#include "console/ctl/Terminal.h"
 #include "shared/Codec.h"
 #include "shared/Limits.h"
 #include "shared/Streams.h"

@@ -12,6 +12,33 @@ namespace herald::console {
 namespace {
 // Past this many lines the legend would cover the plot; the node table names them anyway.
 constexpr int kMaxLegendEntries = 10;
+
+// The y-axis counts connections: whole numbers from 0 to a round top, 4-5 steps of 1, 2 or 5
+// times a power of ten. (Qt's default range 0..1 with "%d" labels read "1, 0, 0, 0, 0", and
+// applyNiceNumbers() may pick fractional steps.)
+void setCountRange(QValueAxis* axis, qint64 highest) {
+    const qint64 wanted = std::max<qint64>(10, highest + highest / 10 + 1);
+    qint64 step = 1;
+    for (qint64 magnitude = 1;; magnitude *= 10) {
+        if (wanted <= 5 * magnitude) {
+            step = magnitude;
+            break;
+        }
+        if (wanted <= 10 * magnitude) {
+            step = 2 * magnitude;
+            break;
+        }
+        if (wanted <= 25 * magnitude) {
+            step = 5 * magnitude;
+            break;
+        }
+    }
+    const qint64 top = (wanted + step - 1) / step * step;
+    axis->setTickType(QValueAxis::TicksDynamic);
+    axis->setTickAnchor(0);
+    axis->setTickInterval(static_cast<double>(step));
+    axis->setRange(0, static_cast<double>(top));
+}
 } // namespace
 
 ConnectionsChart::ConnectionsChart(ConnectionsHistory& history, QWidget* parent)
@@ -26,7 +53,7 @@ ConnectionsChart::ConnectionsChart(ConnectionsHistory& history, QWidget* parent)
     time_->setTickCount(6);
     value_ = new QValueAxis;
     value_->setLabelFormat(QStringLiteral("%d"));
-    value_->setMin(0);
+    setCountRange(value_, 0);
     // A real range before the axis joins the chart: with QDateTimeAxis's default one the time
     // labels and grid never appear, even after later setRange() calls (Qt 6.4).
     const QDateTime now = QDateTime::currentDateTime();
@@ -79,9 +106,7 @@ void ConnectionsChart::refresh() {
     const qint64 start = std::max(first, end - history_.windowMs());
     time_->setRange(QDateTime::fromMSecsSinceEpoch(std::min(start, end - 10'000)),
                     QDateTime::fromMSecsSinceEpoch(end));
-    value_->setRange(0,
-                     static_cast<double>(std::max<qint64>(10, history_.maxValue() * 11 / 10 + 1)));
-    value_->applyNiceNumbers(); // round tick labels instead of 0, 77, 154…
+    setCountRange(value_, history_.maxValue());
 }
 
 } // namespace herald::console

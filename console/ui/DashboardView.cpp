@@ -16,7 +16,9 @@
 
 namespace herald::console {
 namespace {
-QLabel* bigNumber(QWidget* parent, const QString& caption, QLayout* into) {
+// A big figure over its caption; the caption label is returned through `caption` so it can
+// follow the figure ("1 connection", "2 connections").
+QLabel* bigNumber(QWidget* parent, QLabel** caption, QLayout* into) {
     auto* box = new QVBoxLayout;
     auto* value = new QLabel(QStringLiteral("–"), parent);
     QFont f = value->font();
@@ -24,10 +26,11 @@ QLabel* bigNumber(QWidget* parent, const QString& caption, QLayout* into) {
     f.setBold(true);
     value->setFont(f);
     value->setAlignment(Qt::AlignCenter);
-    auto* label = new QLabel(caption, parent);
+    auto* label = new QLabel(parent);
     label->setAlignment(Qt::AlignCenter);
     box->addWidget(value);
     box->addWidget(label);
+    *caption = label;
     static_cast<QHBoxLayout*>(into)->addLayout(box);
     return value;
 }
@@ -37,12 +40,15 @@ DashboardView::DashboardView(ConsoleSession& session, QWidget* parent)
     : QWidget(parent)
     , session_(session) {
     auto* totals = new QHBoxLayout;
-    connections_ = bigNumber(this, tr("connections"), totals);
+    connections_ = bigNumber(this, &connectionsCaption_, totals);
     connections_->setObjectName(QStringLiteral("totalConnections"));
-    users_ = bigNumber(this, tr("unique users"), totals);
+    users_ = bigNumber(this, &usersCaption_, totals);
     users_->setObjectName(QStringLiteral("totalUsers"));
-    nodes_ = bigNumber(this, tr("nodes"), totals);
+    nodes_ = bigNumber(this, &nodesCaption_, totals);
     nodes_->setObjectName(QStringLiteral("totalNodes"));
+    connectionsCaption_->setObjectName(QStringLiteral("totalConnectionsCaption"));
+    usersCaption_->setObjectName(QStringLiteral("totalUsersCaption"));
+    nodesCaption_->setObjectName(QStringLiteral("totalNodesCaption"));
 
     proxy_ = new NodeTableProxy(this);
     proxy_->setSourceModel(&session_.nodes());
@@ -55,6 +61,10 @@ DashboardView::DashboardView(ConsoleSession& session, QWidget* parent)
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setStretchLastSection(true);
+    // "down for 1 min 05 s" is longer than "serving": one line, and the column follows it.
+    table_->setWordWrap(false);
+    table_->horizontalHeader()->setSectionResizeMode(NodesModel::State,
+                                                     QHeaderView::ResizeToContents);
     table_->setContextMenuPolicy(Qt::ActionsContextMenu);
 
     drain_ = new QPushButton(tr("&Drain node…"), this);
@@ -85,6 +95,7 @@ DashboardView::DashboardView(ConsoleSession& session, QWidget* parent)
     layout->addLayout(totals);
     layout->addWidget(split, 1);
     connect(&session_.nodes(), &NodesModel::totalsChanged, this, &DashboardView::showTotals);
+    showTotals();
     // Fit the columns to the first rows once; later the admin's own column widths are kept.
     connect(&session_.nodes(), &QAbstractItemModel::rowsInserted, this, [this] {
         if (!fitted_) {
@@ -103,6 +114,9 @@ void DashboardView::showTotals() {
                                         .arg(n.liveNodes())
                                         .arg(n.downNodes())
                                   : QString::number(n.liveNodes()));
+    connectionsCaption_->setText(n.totalConnections() == 1 ? tr("connection") : tr("connections"));
+    usersCaption_->setText(n.totalUsers() == 1 ? tr("unique user") : tr("unique users"));
+    nodesCaption_->setText(n.liveNodes() == 1 ? tr("node") : tr("nodes"));
 }
 
 QString DashboardView::selectedNode() const {
@@ -116,15 +130,14 @@ void DashboardView::drainSelected() {
         return;
     const cluster::NodeInfo* info = session_.nodes().liveNode(node);
     const qint64 clients = info ? info->connections : 0;
-    const auto answer =
-        QMessageBox::warning(this, tr("Drain %1?").arg(node),
-                             tr("Drain node %1?\n\nIt stops accepting connections and asks its %2 "
-                                "connected client(s) to reconnect to "
-                                "other nodes. This cannot be undone from the console; the node "
-                                "must be restarted to serve again.")
-                                 .arg(node)
-                                 .arg(clients),
-                             QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+    const auto answer = QMessageBox::warning(
+        this, tr("Drain %1?").arg(node),
+        tr("Drain node %1?\n\nIt stops accepting connections and asks %2 "
+           "to reconnect to other nodes. This cannot be undone from the "
+           "console; the node must be restarted to serve again.")
+            .arg(node, clients == 1 ? tr("its 1 connected client")
+                                    : tr("its %1 connected clients").arg(clients)),
+        QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
     if (answer == QMessageBox::Yes && !session_.drain(node))
         QMessageBox::information(this, tr("Not connected"),
                                  tr("The console is not connected; nothing was sent."));

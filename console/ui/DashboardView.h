@@ -32,6 +32,9 @@ private:
     QLabel* connections_;
     QLabel* users_;
     QLabel* nodes_;
+    QLabel* connectionsCaption_ = nullptr;
+    QLabel* usersCaption_ = nullptr;
+    QLabel* nodesCaption_ = nullptr;
     QPushButton* drain_;
     bool fitted_ = false;
 };

@@ -14,12 +14,16 @@
 
 namespace herald::console {
 namespace {
-QTableView* table(QWidget* parent, QAbstractItemModel* model, const QString& name) {
+// Every column fits its content and only `stretch` (the free-text one) takes the width left:
+// with the last column stretched, a long first column (stream names, times) was cut instead.
+QTableView* table(QWidget* parent, QAbstractItemModel* model, const QString& name, int stretch) {
     auto* t = new QTableView(parent);
     t->setObjectName(name);
     t->setModel(model);
     t->verticalHeader()->hide();
-    t->horizontalHeader()->setStretchLastSection(true);
+    QHeaderView* header = t->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(stretch, QHeaderView::Stretch);
     t->setSelectionBehavior(QAbstractItemView::SelectRows);
     t->setWordWrap(false);
     return t;
@@ -31,7 +35,7 @@ StreamsView::StreamsView(ConsoleSession& session, QWidget* parent)
     auto* proxy = new QSortFilterProxyModel(this);
     proxy->setSourceModel(&session.streams());
     proxy->setSortRole(StreamsModel::SortRole);
-    auto* view = table(this, proxy, QStringLiteral("streamsTable"));
+    auto* view = table(this, proxy, QStringLiteral("streamsTable"), StreamsModel::Stream);
     view->setSortingEnabled(true);
     view->sortByColumn(StreamsModel::Subscribers, Qt::DescendingOrder);
     auto* refresh = new QPushButton(tr("&Refresh"), this);
@@ -60,7 +64,7 @@ TailView::TailView(ConsoleSession& session, QWidget* parent)
     auto* start = new QPushButton(tr("&Tail"), this);
     auto* stop = new QPushButton(tr("Sto&p"), this);
     status_ = new QLabel(tr("Not tailing."), this);
-    table_ = table(this, &session_.tail(), QStringLiteral("tailTable"));
+    table_ = table(this, &session_.tail(), QStringLiteral("tailTable"), TailModel::Data);
     connect(start, &QPushButton::clicked, this, [this] { tail(stream_->text().trimmed()); });
     connect(stream_, &QLineEdit::returnPressed, this, [this] { tail(stream_->text().trimmed()); });
     connect(stop, &QPushButton::clicked, this, [this] {
@@ -94,7 +98,7 @@ void TailView::tail(const QString& stream) {
 
 AuditView::AuditView(ConsoleSession& session, QWidget* parent)
     : QWidget(parent) {
-    auto* view = table(this, &session.audit(), QStringLiteral("auditTable"));
+    auto* view = table(this, &session.audit(), QStringLiteral("auditTable"), AuditModel::Detail);
     auto* refresh = new QPushButton(tr("&Refresh"), this);
     connect(refresh, &QPushButton::clicked, &session, &ConsoleSession::refreshAudit);
     auto* bar = new QHBoxLayout;

@@ -18,16 +18,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DESTDIR="$(realpath -m "$1")"
 BUILD_DIR="$(realpath -m "${2:-$ROOT/build-image}")"
 
-# Release, no console (no widgets in a server image), no tests; warnings stay warnings here
-# so a newer compiler in some later base image does not break the image build.
+# Release, no console (no widgets in a server image), no tests, no man pages; warnings stay
+# warnings here so a newer compiler in some later base image does not break the image build.
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_INSTALL_PREFIX=/usr \
   -DHERALD_BUILD_CONSOLE=OFF \
   -DHERALD_BUILD_TESTS=OFF \
-  -DHERALD_WERROR=OFF
+  -DHERALD_WERROR=OFF \
+  -DHERALD_MAN_PAGES=OFF
 cmake --build "$BUILD_DIR" --parallel "${HERALD_BUILD_JOBS:-$(nproc)}"
-DESTDIR="$DESTDIR" cmake --install "$BUILD_DIR" --strip
+# The programs only: not the systemd unit, sysusers entry and /etc/herald (component
+# server_system), which belong to the Debian package.
+for component in server ctl; do
+  DESTDIR="$DESTDIR" cmake --install "$BUILD_DIR" --strip --component "$component"
+done
 install -D -m 0755 "$ROOT/packaging/docker/healthcheck.sh" "$DESTDIR/usr/bin/herald-healthcheck"
 echo "build-image-root: installed into $DESTDIR:"
 (cd "$DESTDIR" && find . -type f | sort)

@@ -3,10 +3,13 @@
 #include <csignal>
 
 #include <QDeadlineTimer>
+#include <QFile>
 #include <QHostAddress>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslSocket>
 #include <QStandardPaths>
 #include <QTcpServer>
-#include <QTcpSocket>
 #include <QTest>
 
 namespace herald::test {
@@ -21,8 +24,9 @@ quint16 freeLoopbackPort() {
 
 } // namespace
 
-RedisProcess::RedisProcess(QStringList extraArgs)
-    : extraArgs_(std::move(extraArgs)) {}
+RedisProcess::RedisProcess(QStringList extraArgs, RedisTls tls)
+    : extraArgs_(std::move(extraArgs))
+    , tls_(tls) {}
 
 RedisProcess::~RedisProcess() {
     stop();
@@ -41,8 +45,97 @@ QString RedisProcess::url(const QByteArray& password) const {
         password.isEmpty()
             ? QString()
             : QString(QLatin1Char(':') + QString::fromUtf8(password) + QLatin1Char('@'));
-    return QStringLiteral("redis://") + auth + QStringLiteral("127.0.0.1:") +
-           QString::number(port_);
+    if (tls_ == RedisTls::Off)
+        return QStringLiteral("redis://") + auth + QStringLiteral("127.0.0.1:") +
+               QString::number(port_);
+    QString options = QStringLiteral("?ca=") + caFile();
+    if (tls_ == RedisTls::ClientCertificate)
+        options +=
+            QStringLiteral("&cert=") + clientCertFile() + QStringLiteral("&key=") + clientKeyFile();
+    return QStringLiteral("rediss://") + auth + QStringLiteral("127.0.0.1:") +
+           QString::number(port_) + options;
+}
+
+QString RedisProcess::file(const char* name) const {
+    return haveCertificates_ ? dir_.filePath(QString::fromLatin1(name)) : QString();
+}
+QString RedisProcess::caFile() const {
+    return file("ca.pem");
+}
+QString RedisProcess::clientCertFile() const {
+    return file("client.pem");
+}
+QString RedisProcess::clientKeyFile() const {
+    return file("client.key");
+}
+QString RedisProcess::otherCaFile() const {
+    return file("other-ca.pem");
+}
+
+bool RedisProcess::makeCertificates(QString* error) {
+    const QString openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
+    if (openssl.isEmpty()) {
+        *error = QStringLiteral("openssl not found (the TLS tests make their certificates with "
+                                "it): apt-get install openssl");
+        return false;
+    }
+    QFile extensions(dir_.filePath(QStringLiteral("ext.cnf")));
+    if (!extensions.open(QIODevice::WriteOnly) ||
+        extensions.write("[server]\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                         "extendedKeyUsage=serverAuth\n"
+                         "[client]\nextendedKeyUsage=clientAuth\n") < 0) {
+        *error = QStringLiteral("cannot write %1").arg(extensions.fileName());
+        return false;
+    }
+    extensions.close();
+    const QStringList ecKey{
+        QStringLiteral("-newkey"), QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+        QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes")};
+    auto selfSigned = [&](const QString& name, const QString& subject) {
+        return QStringList{QStringLiteral("req"), QStringLiteral("-x509")} + ecKey +
+               QStringList{QStringLiteral("-keyout"), name + QStringLiteral(".key"),
+                           QStringLiteral("-out"),    name + QStringLiteral(".pem"),
+                           QStringLiteral("-days"),   QStringLiteral("2"),
+                           QStringLiteral("-subj"),   subject};
+    };
+    auto request = [&](const QString& name, const QString& subject) {
+        return QStringList{QStringLiteral("req"), QStringLiteral("-new")} + ecKey +
+               QStringList{QStringLiteral("-keyout"), name + QStringLiteral(".key"),
+                           QStringLiteral("-out"),    name + QStringLiteral(".csr"),
+                           QStringLiteral("-subj"),   subject};
+    };
+    auto sign = [&](const QString& name, const QString& serial) {
+        return QStringList{QStringLiteral("x509"),        QStringLiteral("-req"),
+                           QStringLiteral("-in"),         name + QStringLiteral(".csr"),
+                           QStringLiteral("-CA"),         QStringLiteral("ca.pem"),
+                           QStringLiteral("-CAkey"),      QStringLiteral("ca.key"),
+                           QStringLiteral("-set_serial"), serial,
+                           QStringLiteral("-days"),       QStringLiteral("2"),
+                           QStringLiteral("-out"),        name + QStringLiteral(".pem"),
+                           QStringLiteral("-extfile"),    QStringLiteral("ext.cnf"),
+                           QStringLiteral("-extensions"), name};
+    };
+    const QList<QStringList> steps{
+        selfSigned(QStringLiteral("ca"), QStringLiteral("/CN=Herald test CA")),
+        selfSigned(QStringLiteral("other-ca"), QStringLiteral("/CN=Herald unrelated CA")),
+        request(QStringLiteral("server"), QStringLiteral("/CN=localhost")),
+        sign(QStringLiteral("server"), QStringLiteral("1001")),
+        request(QStringLiteral("client"), QStringLiteral("/CN=herald-test-client")),
+        sign(QStringLiteral("client"), QStringLiteral("1002"))};
+    for (const QStringList& args : steps) {
+        QProcess run;
+        run.setWorkingDirectory(dir_.path());
+        run.setProcessChannelMode(QProcess::MergedChannels);
+        run.start(openssl, args);
+        if (!run.waitForFinished(30000) || run.exitStatus() != QProcess::NormalExit ||
+            run.exitCode() != 0) {
+            *error = QStringLiteral("openssl %1 failed: %2")
+                         .arg(args.join(QLatin1Char(' ')), QString::fromLocal8Bit(run.readAll()));
+            return false;
+        }
+    }
+    haveCertificates_ = true;
+    return true;
 }
 
 QString RedisProcess::output() const {
@@ -56,6 +149,8 @@ bool RedisProcess::start(QString* error, int timeoutMs) {
         *error = QStringLiteral("redis-server not found: apt-get install redis-server");
         return false;
     }
+    if (tls_ != RedisTls::Off && !haveCertificates_ && !makeCertificates(error))
+        return false;
     // Another process may grab the probed port before redis binds it: try a few ports.
     QString last;
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -87,11 +182,29 @@ bool RedisProcess::launch(quint16 port, QString* error, int timeoutMs) {
     captured_.clear();
     process_ = std::make_unique<QProcess>();
     process_->setProcessChannelMode(QProcess::MergedChannels);
-    QStringList args{QStringLiteral("--port"),       QString::number(port),
-                     QStringLiteral("--bind"),       QStringLiteral("127.0.0.1"),
-                     QStringLiteral("--save"),       QString(),
+    QStringList args{QStringLiteral("--save"),       QString(),
                      QStringLiteral("--appendonly"), QStringLiteral("no"),
                      QStringLiteral("--dir"),        dir_.path()};
+    if (tls_ == RedisTls::Off)
+        args += {QStringLiteral("--port"), QString::number(port), QStringLiteral("--bind"),
+                 QStringLiteral("127.0.0.1")};
+    else // the arguments docs/operations.md ("Redis over TLS") shows
+        args +=
+            {QStringLiteral("--port"),
+             QStringLiteral("0"),
+             QStringLiteral("--tls-port"),
+             QString::number(port),
+             QStringLiteral("--bind"),
+             QStringLiteral("127.0.0.1"),
+             QStringLiteral("127.0.0.2"),
+             QStringLiteral("--tls-cert-file"),
+             dir_.filePath(QStringLiteral("server.pem")),
+             QStringLiteral("--tls-key-file"),
+             dir_.filePath(QStringLiteral("server.key")),
+             QStringLiteral("--tls-ca-cert-file"),
+             caFile(),
+             QStringLiteral("--tls-auth-clients"),
+             tls_ == RedisTls::ClientCertificate ? QStringLiteral("yes") : QStringLiteral("no")};
     args += extraArgs_;
     process_->start(binary(), args);
     if (!process_->waitForStarted(5000)) {
@@ -115,12 +228,25 @@ bool RedisProcess::launch(quint16 port, QString* error, int timeoutMs) {
 }
 
 bool RedisProcess::answersPing(int timeoutMs) const {
-    // A raw inline PING: the answer is +PONG, or -NOAUTH on a password-protected server.
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port_);
+    // A raw inline PING: the answer is +PONG, or -NOAUTH on a password-protected server. Over
+    // TLS the probe does not verify Redis (the tests do that); it shows its client certificate.
+    QSslSocket socket;
+    if (tls_ != RedisTls::Off) {
+        QSslConfiguration config = socket.sslConfiguration();
+        config.setPeerVerifyMode(QSslSocket::VerifyNone);
+        config.setLocalCertificateChain(QSslCertificate::fromPath(clientCertFile()));
+        QFile key(clientKeyFile());
+        if (key.open(QIODevice::ReadOnly))
+            config.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
+        socket.setSslConfiguration(config);
+        socket.connectToHostEncrypted(QStringLiteral("127.0.0.1"), port_);
+    } else {
+        socket.connectToHost(QHostAddress::LocalHost, port_);
+    }
     if (!QTest::qWaitFor(
             [&] {
-                return socket.state() == QAbstractSocket::ConnectedState ||
+                return (socket.state() == QAbstractSocket::ConnectedState &&
+                        (tls_ == RedisTls::Off || socket.isEncrypted())) ||
                        socket.state() == QAbstractSocket::UnconnectedState;
             },
             timeoutMs) ||

@@ -54,11 +54,11 @@ inline QString differenceFromApi(const console::NodesModel& model, const ServerP
                          .arg(n.connections)
                          .arg(n.users)
                          .arg(n.subscriptions)
-                         .arg(n.state)
+                         .arg(cluster::nodeStateName(n.state))
                          .arg(row->connections)
                          .arg(row->users)
                          .arg(row->subscriptions)
-                         .arg(row->state);
+                         .arg(cluster::nodeStateName(row->state));
     }
     return diffs.join(QStringLiteral("; "));
 }

@@ -1,6 +1,7 @@
 // console/app against real herald-server processes: the node rows and totals the console shows
 // equal the servers' own /api/cluster (one node, and two nodes on a real Redis); a refused token
-// stops retrying; a server restart is survived; nodes that die stay listed as down, then go.
+// stops retrying and says what to set on the node; a server restart is survived; nodes that die
+// stay listed as down, then go.
 
 #include "console/app/ConsoleSession.h"
 #include "console/app/Profiles.h"
@@ -159,6 +160,21 @@ private Q_SLOTS:
         QCOMPARE(session.client().state(), AdminClient::State::Refused);
     }
 
+    // A node with no admin token refuses every console; the fix is on the node, so the console
+    // says what to set there, not only to check its own profile.
+    void refusalNamesWhatToSetOnTheNode() {
+        ServerProcess server; // no tokens at all: a fresh install
+        QString error;
+        QVERIFY2(server.start(&error), qPrintable(error));
+        ConsoleSession session;
+        session.open(server.httpUrl(QString()), "some-token");
+        QTRY_COMPARE_WITH_TIMEOUT(session.client().state(), AdminClient::State::Refused, 10000);
+        const QString text = session.client().stateText();
+        for (const char* part : {"no admin token is configured on this node", "HERALD_ADMIN_TOKENS",
+                                 "connection profile"})
+            QVERIFY2(text.contains(QLatin1String(part)), qPrintable(text));
+    }
+
     void survivesServerRestart() {
         const quint16 port = freePort();
         const QStringList args =
@@ -228,7 +244,7 @@ private Q_SLOTS:
         auto node = [](const char* id, qint64 conns) {
             cluster::NodeInfo n;
             n.id = QString::fromLatin1(id);
-            n.state = QStringLiteral("serving");
+            n.state = cluster::NodeState::Serving;
             n.connections = conns;
             return n;
         };
@@ -236,7 +252,7 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 2);
         now += 1000;
         cluster::NodeInfo draining = node("a", 2);
-        draining.state = QStringLiteral("draining");
+        draining.state = cluster::NodeState::Draining;
         model.applySnapshot({{draining}, 2, 2});
         QCOMPARE(model.stateOf(0), QStringLiteral("draining"));
         QCOMPARE(model.stateOf(1), QStringLiteral("down"));

@@ -1,7 +1,9 @@
 // The console's widgets under the offscreen platform, bound to models fed by a real
 // herald-server: compose -> a subscribed client receives the notice and the history row shows
 // its delivery on the right node; a wrong token is spelled out in the window; and the UI thread's
-// longest stall while 50 simulated nodes report every second (printed, not asserted).
+// longest stall while 50 simulated nodes report every second (printed, not asserted); the
+// dashboard and list views read right (whole-number chart axis, singular captions, no clipped
+// first column, no wrapped node state).
 
 #include "console/app/ConsoleSession.h"
 #include "console/ui/ComposeView.h"
@@ -11,6 +13,7 @@
 #include "tests/common/WsClient.h"
 
 #include <QApplication>
+#include <QChartView>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -24,6 +27,8 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QValueAxis>
+#include <cmath>
 
 using namespace herald;
 using namespace herald::test;
@@ -130,6 +135,108 @@ private Q_SLOTS:
         qInfo("banner: %s", qPrintable(window.bannerText()));
     }
 
+    void dashboardAndListsReadRight() {
+        ConsoleSession session; // never opened: snapshots and reports come in through the seam
+        qint64 now = QDateTime::currentMSecsSinceEpoch();
+        session.nodes().setClock([&now] { return now; });
+        session.nodes().setDownRetentionMs(3'600'000); // keep the down node listed for the check
+        MainWindow window(session, *settings_);
+        window.resize(1180, 780);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+        // An empty chart counts 0..10 in whole steps (it used to label 0..1 as "1, 0, 0, 0, 0").
+        auto* chartView = window.findChild<QChartView*>();
+        QVERIFY(chartView);
+        const auto axes = chartView->chart()->axes(Qt::Vertical);
+        QCOMPARE(axes.size(), 1);
+        auto* axis = qobject_cast<QValueAxis*>(axes.first());
+        QVERIFY(axis);
+        auto wholeSteps = [axis] {
+            return axis->min() == 0 && axis->max() >= 10 && axis->tickInterval() >= 1 &&
+                   std::fmod(axis->tickInterval(), 1.0) == 0 &&
+                   std::fmod(axis->max(), axis->tickInterval()) == 0 &&
+                   axis->tickType() == QValueAxis::TicksDynamic;
+        };
+        QVERIFY2(wholeSteps(), qPrintable(QStringLiteral("%1..%2 step %3")
+                                              .arg(axis->min())
+                                              .arg(axis->max())
+                                              .arg(axis->tickInterval())));
+
+        // One node with one connection and one user: singular captions.
+        cluster::NodeInfo n1;
+        n1.id = QStringLiteral("n1");
+        n1.address = QStringLiteral("127.0.0.1:8080");
+        n1.version = QStringLiteral("0.1.0");
+        n1.state = cluster::NodeState::Serving;
+        n1.startedAtMs = now - 60'000;
+        n1.connections = 1;
+        n1.users = 1;
+        cluster::NodeInfo n2 = n1;
+        n2.id = QStringLiteral("n2");
+        n2.connections = 0;
+        n2.users = 0;
+        session.applySnapshot({{n1, n2}, 1, 1});
+        auto caption = [&window](const char* name) {
+            return window.findChild<QLabel*>(QLatin1String(name))->text();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(caption("totalConnectionsCaption"), QStringLiteral("connection"),
+                                  5000);
+        QCOMPARE(caption("totalUsersCaption"), QStringLiteral("unique user"));
+        QCOMPARE(caption("totalNodesCaption"), QStringLiteral("nodes"));
+
+        // n2 stops reporting: "down for 1 min 05 s" stays on one line, not clipped.
+        session.applySnapshot({{n1}, 1, 1});
+        now += 65'000;
+        session.applySnapshot({{n1}, 1, 1});
+        QTableView* nodes = window.findChild<QTableView*>(QStringLiteral("nodeTable"));
+        int downRow = -1;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (int r = 0; r < nodes->model()->rowCount(); ++r)
+                    if (nodes->model()
+                            ->index(r, console::NodesModel::State)
+                            .data()
+                            .toString()
+                            .startsWith(QLatin1String("down for 1 min")))
+                        downRow = r;
+                return downRow >= 0;
+            }(),
+            5000);
+        const QString state =
+            nodes->model()->index(downRow, console::NodesModel::State).data().toString();
+        QVERIFY(!nodes->wordWrap());
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            nodes->columnWidth(console::NodesModel::State) >
+                nodes->fontMetrics().horizontalAdvance(state),
+            qPrintable(QStringLiteral("\"%1\" in %2 px")
+                           .arg(state)
+                           .arg(nodes->columnWidth(console::NodesModel::State))),
+            5000);
+
+        // Streams and Audit: the first column shows its longest entry whole.
+        const QString longStream = QStringLiteral("private.customer-4711.order-status-updates");
+        session.streams().apply({{{longStream, 12}, {QStringLiteral("public.news"), 3}}});
+        session.audit().apply({{{now, QStringLiteral("alice"), QStringLiteral("broadcast"),
+                                 QStringLiteral("all"), QStringLiteral("Maintenance at 22:00")}}});
+        for (const char* name : {"streamsTable", "auditTable"}) {
+            QTableView* table = window.findChild<QTableView*>(QLatin1String(name));
+            QVERIFY2(table, name);
+            window.tabs()->setCurrentWidget(table->parentWidget());
+            QVERIFY(QTest::qWaitForWindowExposed(table));
+            const QString first = table->model()->index(0, 0).data().toString();
+            QVERIFY(!first.isEmpty());
+            QTRY_VERIFY2_WITH_TIMEOUT(table->columnWidth(0) >
+                                          table->fontMetrics().horizontalAdvance(first),
+                                      qPrintable(QStringLiteral("%1: \"%2\" in %3 px")
+                                                     .arg(QLatin1String(name), first)
+                                                     .arg(table->columnWidth(0))),
+                                      5000);
+        }
+        if (const QString grab = qEnvironmentVariable("HERALD_CONSOLE_GRAB"); !grab.isEmpty())
+            window.grab().save(grab + QLatin1String(".lists.png"));
+    }
+
     // Not a pass/fail timing: it prints the longest gap the UI thread could not serve a 5 ms
     // timer while 50 simulated nodes' snapshots went through the models, table and chart.
     void responsivenessWithFiftyNodes() {
@@ -155,7 +262,7 @@ private Q_SLOTS:
                 n.id = QStringLiteral("node-%1").arg(i, 2, 10, QLatin1Char('0'));
                 n.address = QStringLiteral("10.0.%1.%2:8080").arg(i / 10).arg(i % 10);
                 n.version = QStringLiteral("0.1.0");
-                n.state = i == 7 ? QStringLiteral("draining") : QStringLiteral("serving");
+                n.state = i == 7 ? cluster::NodeState::Draining : cluster::NodeState::Serving;
                 n.startedAtMs = QDateTime::currentMSecsSinceEpoch() - 3'600'000;
                 n.connections = 15000 + (i * 37 + tick * 113) % 4000;
                 n.users = n.connections * 4 / 5;

@@ -2,7 +2,7 @@
 // sharing a real redis-server. Snapshots, broadcast with delivery reports, streams, drain,
 // disconnect and the audit log, seen from real WebSocket clients.
 
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 #include "tests/common/RedisProcess.h"
 #include "tests/common/ServerProcess.h"
 #include "tests/common/WsClient.h"

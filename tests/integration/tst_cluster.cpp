@@ -2,7 +2,7 @@
 // the test, real WebSocket clients, real nginx in front. Exactly-once delivery across nodes,
 // bridges, cluster totals, a Redis outage and a node killed with SIGKILL.
 
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 #include "tests/common/NginxProcess.h"
 #include "tests/common/RedisProcess.h"
 #include "tests/common/ServerProcess.h"

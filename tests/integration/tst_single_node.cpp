@@ -1,7 +1,7 @@
 // The real herald-server binary on a free loopback port, driven by real WebSocket and HTTP
 // clients: delivery, isolation of private streams, limits, errors, metrics and shutdown.
 
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 #include "tests/common/RawWs.h"
 #include "tests/common/ServerProcess.h"
 #include "tests/common/WsClient.h"

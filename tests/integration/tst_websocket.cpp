@@ -2,7 +2,7 @@
 // framing as a careful client and as a hostile one would send them, origins and per-address
 // limits. Each case names the rule it checks.
 
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 #include "tests/common/RawWs.h"
 #include "tests/common/ServerProcess.h"
 

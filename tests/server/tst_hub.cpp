@@ -37,6 +37,7 @@ struct FakeTransport final : ClientTransport {
 
 class RecordingBroker final : public Broker {
 public:
+    void arrive(const QString& key, const QByteArray& payload) { deliver(key, payload); }
     QHash<QString, int> subscribes;
     QHash<QString, int> unsubscribes;
     QSet<QString> active;
@@ -64,8 +65,7 @@ public:
         }
         if (active.contains(key))
             QMetaObject::invokeMethod(
-                this, [this, key, payload] { Q_EMIT messageArrived(key, payload); },
-                Qt::QueuedConnection);
+                this, [this, key, payload] { deliver(key, payload); }, Qt::QueuedConnection);
         done(std::nullopt);
     }
     bool isReady() const override { return true; }
@@ -95,7 +95,7 @@ private:
     static Identity user(const QString& id) { return {Identity::Role::User, id, 0}; }
     void send(Client c, const QByteArray& json) { c.session->onText(json, hub_->nowMs()); }
     void publish(const QString& key, const QByteArray& data) {
-        hub_->publish(*streams::parseRoutingKey(key), data, {});
+        hub_->publisher().publish(*streams::parseRoutingKey(key), data, {});
     }
 
 private Q_SLOTS:
@@ -149,12 +149,12 @@ private Q_SLOTS:
         QCOMPARE(broker_->subscribes.value(QStringLiteral("public.x")), 1);
         send(a, R"({"event":"unsubscribe","streams":["x"]})");
         QCOMPARE(broker_->unsubscribes.value(QStringLiteral("public.x")), 0);
-        QCOMPARE(hub_->streamCount(), 1);
+        QCOMPARE(hub_->router().streamCount(), 1);
         hub_->detach(b.session->id());
         QCOMPARE(broker_->unsubscribes.value(QStringLiteral("public.x")), 1);
         // Empty index entries are gone, as in Redis's pubsub.c.
-        QCOMPARE(hub_->streamCount(), 0);
-        QCOMPARE(hub_->subscriptionCount(), 0);
+        QCOMPARE(hub_->router().streamCount(), 0);
+        QCOMPARE(hub_->router().subscriptionCount(), 0);
         // "online" is local: never subscribed on the broker.
         send(a, R"({"event":"subscribe","streams":["online"]})");
         QVERIFY(!broker_->subscribes.contains(QStringLiteral("online")));
@@ -220,7 +220,7 @@ private Q_SLOTS:
     void systemNoticeReachesEveryone() {
         const Client a = attach();
         const Client b = attach(user(QStringLiteral("u")));
-        hub_->broadcast({QStringLiteral("T"), QStringLiteral("B"), Level::Warning}, {});
+        hub_->publisher().broadcast({QStringLiteral("T"), QStringLiteral("B"), Level::Warning}, {});
         QTRY_COMPARE(a.transport->events(QStringLiteral("system")).size(), 1);
         QCOMPARE(b.transport->events(QStringLiteral("system")).size(), 1);
         QCOMPARE(a.transport->events(QStringLiteral("system"))
@@ -235,8 +235,8 @@ private Q_SLOTS:
     void plainPayloadsFromOtherServicesAndMalformedOnes() {
         const Client c = attach();
         send(c, R"({"event":"subscribe","streams":["x"]})");
-        Q_EMIT broker_->messageArrived(QStringLiteral("public.x"), R"({"from":"elsewhere"})");
-        Q_EMIT broker_->messageArrived(QStringLiteral("public.x"), "not json");
+        broker_->arrive(QStringLiteral("public.x"), R"({"from":"elsewhere"})");
+        broker_->arrive(QStringLiteral("public.x"), "not json");
         const auto messages = c.transport->events(QStringLiteral("message"));
         QCOMPARE(messages.size(), 1);
         QVERIFY(!messages.first().value(QLatin1String("id")).toString().isEmpty());
@@ -248,8 +248,8 @@ private Q_SLOTS:
         send(c, R"({"event":"subscribe","streams":["x"]})");
         broker_->down = true;
         std::optional<PublishResult> result;
-        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1",
-                      [&](const PublishResult& r) { result = r; });
+        hub_->publisher().publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1",
+                                  [&](const PublishResult& r) { result = r; });
         QTRY_VERIFY(result.has_value());
         QVERIFY(result->error.has_value());
         QCOMPARE(result->error->code, ErrorCode::Unavailable);
@@ -264,11 +264,11 @@ private Q_SLOTS:
         broker_->hung = true;
         int answers = 0;
         std::optional<PublishResult> result;
-        hub_->publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1",
-                      [&](const PublishResult& r) {
-                          ++answers;
-                          result = r;
-                      });
+        hub_->publisher().publish(*streams::parseRoutingKey(QStringLiteral("public.x")), "1",
+                                  [&](const PublishResult& r) {
+                                      ++answers;
+                                      result = r;
+                                  });
         QTRY_VERIFY(result.has_value());
         QCOMPARE(result->error->code, ErrorCode::Unavailable);
         QVERIFY(result->error->message.contains(QStringLiteral("did not confirm")));

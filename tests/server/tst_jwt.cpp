@@ -1,7 +1,7 @@
 // Unit tests for herald_jwt: HS256/RS256/ES256 verification, time claims, audience/issuer,
 // malformed input and the classic JWT attacks ("none", RS/HS key confusion).
 
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

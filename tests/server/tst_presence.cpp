@@ -16,6 +16,7 @@ class BusBroker final : public Broker {
 public:
     explicit BusBroker(SharedBus& bus);
     ~BusBroker() override;
+    void arrive(const QString& key, const QByteArray& payload) { deliver(key, payload); }
     void subscribe(const QString& key) override { keys.insert(key); }
     void unsubscribe(const QString& key) override { keys.remove(key); }
     void publish(const QString& key, const QByteArray& payload, PublishDone done) override;
@@ -38,8 +39,7 @@ public:
         for (BusBroker* b : std::as_const(brokers))
             if (!b->muted && b->keys.contains(key))
                 QMetaObject::invokeMethod(
-                    b, [b, key, payload] { Q_EMIT b->messageArrived(key, payload); },
-                    Qt::QueuedConnection);
+                    b, [b, key, payload] { b->arrive(key, payload); }, Qt::QueuedConnection);
     }
 };
 

@@ -4,6 +4,7 @@
 
 #include "server/RedisBroker.h"
 #include "server/RedisConnection.h"
+#include "tests/common/BrokerInbox.h"
 #include "tests/common/RedisProcess.h"
 
 #include <QSignalSpy>
@@ -12,6 +13,7 @@
 #include <memory>
 
 using namespace herald;
+using herald::test::Inbox;
 using herald::test::RedisProcess;
 
 namespace {
@@ -46,21 +48,6 @@ bool waitSubscribers(RedisConnection& c, const QByteArray& channel, qint64 n,
 }
 
 // Everything a broker delivered, in order.
-struct Inbox {
-    QList<QPair<QString, QByteArray>> items;
-    explicit Inbox(Broker& b) {
-        QObject::connect(&b, &Broker::messageArrived, &b,
-                         [this](const QString& k, const QByteArray& p) {
-                             items.append({k, p});
-                         });
-    }
-    qsizetype count(const QString& key, const QByteArray& payload) const {
-        return items.count({key, payload});
-    }
-    bool has(const QString& key, const QByteArray& payload) const {
-        return count(key, payload) > 0;
-    }
-};
 
 struct PublishResult {
     int calls = 0;
@@ -126,7 +113,7 @@ private Q_SLOTS:
         ok("trailing slash", "redis://h:7/", "h", 7, "", "", 0);
         bad("other scheme", "http://h", "must start with redis://");
         bad("no scheme", "localhost:6379", "must start with redis://");
-        bad("tls", "rediss://h", "TLS");
+        bad("tls option without tls", "redis://h?ca=/ca.pem", "needs rediss://");
         bad("no host", "redis://", "no host");
         bad("no host with port", "redis://:6379", "no host");
         bad("port zero", "redis://h:0", "1-65535");

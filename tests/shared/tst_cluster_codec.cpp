@@ -14,7 +14,7 @@ private Q_SLOTS:
         NodeInfo node;
         node.id = QStringLiteral("n1");
         node.address = QStringLiteral("127.0.0.1:1");
-        node.state = QStringLiteral("draining");
+        node.state = cluster::NodeState::Draining;
         node.connections = 12;
         node.users = 7;
         node.messagesInPerSecond = 2.5;
@@ -30,7 +30,7 @@ private Q_SLOTS:
             AdminBroadcast{QStringLiteral("m1"),
                            QStringLiteral("n1"),
                            QStringLiteral("r1"),
-                           QStringLiteral("stream"),
+                           TargetKind::Stream,
                            QStringLiteral("public.x"),
                            {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
             DeliveryReport{QStringLiteral("m1"), QStringLiteral("n1"), QStringLiteral("n2"), 42},

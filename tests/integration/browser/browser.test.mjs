@@ -278,6 +278,9 @@ async function main() {
     await page.getByRole('button', { name: 'Subscribe', exact: true }).click({ timeout: WAIT_MS });
     await waitForText(page, '#subscriptions', /public\.news/, 'subscription chip');
     await waitForText(page, '#cmd-publish', /"stream": "news"/, 'curl hint follows the stream name');
+    // Terminal hints name what Debian ships (heraldctl, python3-websockets), not websocat.
+    await waitForText(page, '#cmd-ws', /heraldctl --server \S+ tail news$/, 'tail hint follows the stream');
+    await waitForText(page, '#cmd-ws-raw', /^python3 -m websockets ws:\/\/\S+\/public \{"event":"subscribe","streams":\["news"/, 'raw client hint');
     await post(base, '/api/publish', { stream: 'news', data: { headline: 'first' } });
     await waitForText(page, '#log li:first-child code', '{"headline":"first"}', 'news message');
     await page.getByRole('button', { name: 'Unsubscribe' }).click({ timeout: WAIT_MS });

@@ -1,4 +1,4 @@
-#include "server/JwtVerifier.h"
+#include "shared/JwtVerifier.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

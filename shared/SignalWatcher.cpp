@@ -1,11 +1,11 @@
-#include "console/ctl/SignalTrap.h"
+#include "shared/SignalWatcher.h"
 
 #include <cerrno>
 #include <csignal>
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace herald::ctl {
+namespace herald {
 namespace {
 
 // [0] is written by the handler, [1] is watched by the notifier. -1 while no trap exists.
@@ -23,11 +23,11 @@ void onSignal(int signalNumber) {
 
 } // namespace
 
-struct SignalTrap::Saved {
+struct SignalWatcher::Saved {
     QList<struct sigaction> previous;
 };
 
-SignalTrap::SignalTrap(const QList<int>& signalNumbers, QObject* parent)
+SignalWatcher::SignalWatcher(const QList<int>& signalNumbers, QObject* parent)
     : QObject(parent)
     , signals_(signalNumbers) {
     if (g_pair[0] != -1)
@@ -47,10 +47,10 @@ SignalTrap::SignalTrap(const QList<int>& signalNumbers, QObject* parent)
         saved_->previous.append(previous);
     }
     notifier_ = std::make_unique<QSocketNotifier>(g_pair[1], QSocketNotifier::Read);
-    connect(notifier_.get(), &QSocketNotifier::activated, this, &SignalTrap::drain);
+    connect(notifier_.get(), &QSocketNotifier::activated, this, &SignalWatcher::drain);
 }
 
-SignalTrap::~SignalTrap() {
+SignalWatcher::~SignalWatcher() {
     if (!saved_)
         return;
     for (qsizetype i = 0; i < signals_.size() && i < saved_->previous.size(); ++i)
@@ -61,7 +61,7 @@ SignalTrap::~SignalTrap() {
     g_pair[0] = g_pair[1] = -1;
 }
 
-void SignalTrap::drain() {
+void SignalWatcher::drain() {
     unsigned char buffer[16];
     for (;;) {
         const ssize_t n = ::read(g_pair[1], buffer, sizeof buffer);
@@ -72,4 +72,4 @@ void SignalTrap::drain() {
     }
 }
 
-} // namespace herald::ctl
+} // namespace herald

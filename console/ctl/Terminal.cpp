@@ -1,4 +1,4 @@
-#include "console/ctl/Console.h"
+#include "console/ctl/Terminal.h"
 
 #include <cstdio>
 

@@ -1,0 +1,73 @@
+#include "server/Publisher.h"
+
+#include "server/Router.h"
+#include "shared/Bus.h"
+#include "shared/Codec.h"
+
+#include <QDateTime>
+#include <QTimer>
+
+namespace herald {
+
+Publisher::Publisher(const Config& config, QString nodeId, MessageIds& ids, Broker& broker,
+                     Router& router, Metrics& metrics, QObject* parent)
+    : QObject(parent)
+    , config_(config)
+    , nodeId_(std::move(nodeId))
+    , ids_(ids)
+    , broker_(broker)
+    , router_(router)
+    , metrics_(metrics) {}
+
+void Publisher::publish(const streams::StreamRef& stream, const QByteArray& dataJson, Done done) {
+    const QString id = ids_.next();
+    const QByteArray payload =
+        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), dataJson});
+    publishPayload(stream.routingKey(), id, payload, std::move(done));
+}
+
+void Publisher::broadcast(const SystemNotice& notice, Done done) {
+    const QString id = ids_.next();
+    const QByteArray data = codec::encode(BroadcastRequest{notice});
+    const QByteArray payload =
+        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), data});
+    publishPayload(streams::kSystemKey, id, payload, std::move(done));
+}
+
+void Publisher::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
+                               Done done) {
+    // Answered once: by the broker, or by the timeout when the broker hangs (a frozen Redis).
+    auto answered = std::make_shared<bool>(false);
+    auto finish = [this, key, id, done = std::move(done), answered](std::optional<Error> error) {
+        if (*answered)
+            return;
+        *answered = true;
+        if (error)
+            metrics_.countError(error->code);
+        else
+            metrics_.published++;
+        if (done)
+            done(PublishResult{id, key, error});
+    };
+    broker_.publish(key, payload, [this, key, payload, finish](std::optional<Error> error) {
+        if (error && error->code == ErrorCode::Unavailable) {
+            // The cluster is out of reach: this node's own subscribers still get the message,
+            // and the caller is told plainly that the others did not.
+            router_.deliver(key, payload);
+            error->message +=
+                QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
+        }
+        finish(error);
+    });
+    if (!*answered) {
+        QTimer::singleShot(config_.publishTimeoutMs, this, [finish, ms = config_.publishTimeoutMs] {
+            finish(
+                Error{ErrorCode::Unavailable,
+                      QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
+                                     "still be delivered")
+                          .arg(ms)});
+        });
+    }
+}
+
+} // namespace herald
