@@ -215,6 +215,36 @@ private Q_SLOTS:
         }
     }
 
+    // A wss:// client that stops reading is closed as a slow consumer: what Qt has already
+    // encrypted for it counts against max_outbound_bytes, not only what waits to be encrypted.
+    void slowConsumerOverTlsIsClosed() {
+        ServerProcess node(
+            tlsArgs(pki_, QStringLiteral("two")) +
+            QStringList{QStringLiteral("--max-outbound-bytes"), QStringLiteral("65536")});
+        node.trust(pki_.trusted());
+        QString error;
+        QVERIFY2(node.start(&error), qPrintable(error));
+        QSslSocket socket;
+        socket.setSslConfiguration(pki_.clientConfiguration());
+        socket.connectToHostEncrypted(QStringLiteral("localhost"), node.port());
+        QVERIFY(socket.waitForEncrypted(20000));
+        socket.write(raw::upgradeRequest("/public") +
+                     raw::clientFrame(0x1, R"({"event":"subscribe","streams":["slow"]})"));
+        QTRY_VERIFY_WITH_TIMEOUT(socket.peek(1 << 16).contains("subscribed"), 20000);
+        // From now on the client reads nothing: its buffers, then the kernel's, then the node's
+        // fill up.
+        socket.setReadBufferSize(1024);
+        const QJsonObject big{{QStringLiteral("n"), QString(60 * 1024, QLatin1Char('x'))}};
+        int published = 0;
+        while (metric(node, "herald_connections") != 0 && published < 1000) {
+            QVERIFY(publish(node, QStringLiteral("slow"), big));
+            ++published;
+        }
+        QCOMPARE(metric(node, "herald_connections"), 0);
+        qInfo("closed as a slow consumer after %d messages of 60 KB", published);
+        QVERIFY(metric(node, "herald_drops_total") >= 1);
+    }
+
     void startRefusesUnusableFiles_data() {
         QTest::addColumn<QString>("cert");
         QTest::addColumn<QString>("key");
