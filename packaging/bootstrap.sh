@@ -30,6 +30,8 @@ TEST_PACKAGES=(redis-server openssl nginx-light xvfb xauth chromium ca-certifica
 # What the man page test and packaging/deb-check.sh need (cpack's dpkg-shlibdeps, lintian,
 # systemd-analyze, man).
 TEST_PACKAGES+=(dpkg-dev lintian systemd man-db groff-base desktop-file-utils)
+# tst_tls: Debian's Python as an independent wss:// client.
+TEST_PACKAGES+=(python3 python3-websockets)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
