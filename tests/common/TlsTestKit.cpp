@@ -71,7 +71,7 @@ QByteArray recordedClientHello() {
     return bytes.left(5 + ((quint8(bytes[3]) << 8) | quint8(bytes[4])));
 }
 
-QString leafArgsSubject(const QString& name) {
+QString leafSubject(const QString& name) {
     return QStringLiteral("/CN=herald-test-") + name;
 }
 
@@ -104,13 +104,15 @@ bool TestPki::make(QString* error) {
     }
     // EC P-256 keys: quick to make and to handshake with on a busy machine.
     const QStringList ec{QStringLiteral("-newkey"), QStringLiteral("ec"),
-                         QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"),
-                         QStringLiteral("-nodes")};
+                         QStringLiteral("-pkeyopt"),
+                         QStringLiteral("ec_paramgen_curve:prime256v1")};
     const QStringList ca{
         QStringLiteral("-addext"), QStringLiteral("basicConstraints=critical,CA:TRUE"),
         QStringLiteral("-addext"), QStringLiteral("keyUsage=critical,keyCertSign,cRLSign")};
     auto request = [&](const QStringList& extra) {
-        return QStringList{QStringLiteral("req"), QStringLiteral("-x509")} + ec + extra;
+        return QStringList{QStringLiteral("req"), QStringLiteral("-x509"),
+                           QStringLiteral("-nodes")} +
+               ec + extra;
     };
     if (!openssl(
             request(QStringList{QStringLiteral("-keyout"), QStringLiteral("root.key"),
@@ -139,7 +141,7 @@ bool TestPki::make(QString* error) {
                          QStringLiteral("-keyout"), name + QStringLiteral(".key"),
                          QStringLiteral("-out"), name + QStringLiteral(".crt"),
                          QStringLiteral("-days"), QString::number(days), QStringLiteral("-subj"),
-                         leafArgsSubject(name), QStringLiteral("-addext"),
+                         leafSubject(name), QStringLiteral("-addext"),
                          QStringLiteral("subjectAltName=DNS:localhost,IP:127.0.0.1"),
                          QStringLiteral("-addext"),
                          QStringLiteral("basicConstraints=critical,CA:FALSE"),
@@ -147,6 +149,38 @@ bool TestPki::make(QString* error) {
                 error))
             return false;
     }
+    // A passphrase-protected key, and a certificate that expired in 2020: `openssl ca` is the
+    // command that takes explicit dates (it wants a small config and a database).
+    if (!openssl(QStringList{QStringLiteral("req"), QStringLiteral("-x509")} + ec +
+                     QStringList{QStringLiteral("-keyout"), QStringLiteral("encrypted.key"),
+                                 QStringLiteral("-out"), QStringLiteral("encrypted.crt"),
+                                 QStringLiteral("-days"), QStringLiteral("2"),
+                                 QStringLiteral("-subj"), QStringLiteral("/CN=encrypted"),
+                                 QStringLiteral("-passout"), QStringLiteral("pass:secret")},
+                 error))
+        return false;
+    if (!writeLive(dir_.path(), QStringLiteral("ca.cnf"),
+                   "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\n"
+                   "serial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n") ||
+        !writeLive(dir_.path(), QStringLiteral("index.txt"), "") ||
+        !writeLive(dir_.path(), QStringLiteral("serial"), "1000\n"))
+        return false;
+    if (!openssl(
+            QStringList{QStringLiteral("req"), QStringLiteral("-new"), QStringLiteral("-nodes")} +
+                ec +
+                QStringList{QStringLiteral("-keyout"), QStringLiteral("expired.key"),
+                            QStringLiteral("-out"), QStringLiteral("expired.csr"),
+                            QStringLiteral("-subj"), QStringLiteral("/CN=expired")},
+            error) ||
+        !openssl({QStringLiteral("ca"), QStringLiteral("-batch"), QStringLiteral("-config"),
+                  QStringLiteral("ca.cnf"), QStringLiteral("-selfsign"), QStringLiteral("-keyfile"),
+                  QStringLiteral("expired.key"), QStringLiteral("-in"),
+                  QStringLiteral("expired.csr"), QStringLiteral("-out"),
+                  QStringLiteral("expired.crt"), QStringLiteral("-startdate"),
+                  QStringLiteral("20200101000000Z"), QStringLiteral("-enddate"),
+                  QStringLiteral("20200102000000Z")},
+                 error))
+        return false;
     return writeLive(dir_.path(), QStringLiteral("garbage.txt"), "not a certificate\n");
 }
 

@@ -14,7 +14,9 @@ namespace herald::test {
 
 // A root CA, an intermediate CA signed by it, and leaf certificates "one" (5 days, so the node
 // warns about its expiry) and "two" (30 days) signed by the intermediate, for localhost and
-// 127.0.0.1. Files: root.crt, intermediate.crt, one.crt/one.key, two.crt/two.key, garbage.txt.
+// 127.0.0.1. Files: root.crt, intermediate.crt, one.crt/one.key, two.crt/two.key, and for the
+// refusals encrypted.crt/encrypted.key (passphrase "secret"), expired.crt/expired.key (expired
+// in 2020), garbage.txt.
 class TestPki {
 public:
     bool make(QString* error); // fails with a clear message if openssl is missing

@@ -255,6 +255,11 @@ private Q_SLOTS:
             << QStringLiteral("garbage.txt") << QStringLiteral("one.key") << "no PEM certificate";
         QTest::newRow("key of another certificate")
             << QStringLiteral("one.crt") << QStringLiteral("two.key") << "not the private key";
+        QTest::newRow("encrypted key (no passphrase prompt)")
+            << QStringLiteral("encrypted.crt") << QStringLiteral("encrypted.key")
+            << "an encrypted key is not supported";
+        QTest::newRow("expired certificate")
+            << QStringLiteral("expired.crt") << QStringLiteral("expired.key") << "expired on 2020";
         QTest::newRow("certificate given as key")
             << QStringLiteral("one.crt") << QStringLiteral("one.crt")
             << "no usable PEM private key";
