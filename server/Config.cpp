@@ -16,6 +16,21 @@ namespace herald {
 namespace {
 
 using Apply = std::function<std::optional<QString>(Config&, const QString&)>;
+// A setting's value as a user would write it (for the help's "(default ...)").
+using Show = std::function<QString(const Config&)>;
+
+// How a setting is read, and (for the typed helpers below) shown: a default is stated once, in
+// Config's member initialisers, and the help text reads it from there through {default}.
+struct Field {
+    Apply apply;
+    Show show;
+    template <typename F>
+    Field(F f) // NOLINT: rows give plain lambdas
+        : apply(std::move(f)) {}
+    Field(Apply a, Show s)
+        : apply(std::move(a))
+        , show(std::move(s)) {}
+};
 
 // One row per setting: the file key, and from it the HERALD_<KEY> variable and --<key-name>
 // option. A row without a value name is a boolean flag on the command line.
@@ -23,8 +38,23 @@ struct Setting {
     const char* key;
     const char* valueName;
     const char* help;
-    Apply apply;
+    Field field;
+
+    QString helpText() const {
+        QString text = QString::fromLatin1(help);
+        if (field.show)
+            text.replace(QLatin1String("{default}"), field.show(Config{}));
+        return text;
+    }
 };
+
+QString showDuration(qint64 ms) {
+    if (ms % 60'000 == 0 && ms >= 60'000)
+        return QString::number(ms / 60'000) + QLatin1Char('m');
+    if (ms % 1000 == 0)
+        return QString::number(ms / 1000) + QLatin1Char('s');
+    return QString::number(ms) + QStringLiteral("ms");
+}
 
 std::optional<QString> parseInt(const QString& value, qint64 min, qint64 max, qint64* out) {
     bool ok = false;
@@ -116,46 +146,43 @@ std::optional<QString> readSecretFile(const QString& path, QByteArray* out) {
     return std::nullopt;
 }
 
-Apply intSetting(int Config::*field, qint64 min, qint64 max) {
-    return [=](Config& c, const QString& v) -> std::optional<QString> {
-        qint64 n = 0;
-        if (auto e = parseInt(v, min, max, &n))
-            return e;
-        c.*field = static_cast<int>(n);
-        return std::nullopt;
-    };
+Field intSetting(int Config::*field, qint64 min, qint64 max) {
+    return {[=](Config& c, const QString& v) -> std::optional<QString> {
+                qint64 n = 0;
+                if (auto e = parseInt(v, min, max, &n))
+                    return e;
+                c.*field = static_cast<int>(n);
+                return std::nullopt;
+            },
+            [=](const Config& c) { return QString::number(c.*field); }};
 }
 
-Apply bytesSetting(qint64 Config::*field, qint64 min, qint64 max) {
-    return [=](Config& c, const QString& v) -> std::optional<QString> {
-        return parseInt(v, min, max, &(c.*field));
-    };
+Field bytesSetting(qint64 Config::*field, qint64 min, qint64 max) {
+    return {[=](Config& c, const QString& v) -> std::optional<QString> {
+                return parseInt(v, min, max, &(c.*field));
+            },
+            [=](const Config& c) { return QString::number(c.*field); }};
 }
 
-Apply durationSetting(int Config::*field, qint64 minMs) {
-    return [=](Config& c, const QString& v) -> std::optional<QString> {
-        qint64 ms = 0;
-        if (auto e = parseDurationMs(v, &ms))
-            return e;
-        if (ms < minMs)
-            return QStringLiteral("must be at least %1 ms").arg(minMs);
-        c.*field = static_cast<int>(ms);
-        return std::nullopt;
-    };
+Field durationSetting(int Config::*field, qint64 minMs) {
+    return {[=](Config& c, const QString& v) -> std::optional<QString> {
+                qint64 ms = 0;
+                if (auto e = parseDurationMs(v, &ms))
+                    return e;
+                if (ms < minMs)
+                    return QStringLiteral("must be at least %1 ms").arg(minMs);
+                c.*field = static_cast<int>(ms);
+                return std::nullopt;
+            },
+            [=](const Config& c) { return showDuration(c.*field); }};
 }
 
-Apply stringSetting(QString Config::*field) {
-    return [=](Config& c, const QString& v) -> std::optional<QString> {
-        c.*field = v.trimmed();
-        return std::nullopt;
-    };
-}
-
-Apply tlsSetting(QString TlsFiles::*field) {
-    return [=](Config& c, const QString& v) -> std::optional<QString> {
-        c.tls.*field = v.trimmed();
-        return std::nullopt;
-    };
+Field stringSetting(QString Config::*field) {
+    return {[=](Config& c, const QString& v) -> std::optional<QString> {
+                c.*field = v.trimmed();
+                return std::nullopt;
+            },
+            [=](const Config& c) { return c.*field; }};
 }
 
 const QList<Setting>& settings() {
@@ -196,7 +223,7 @@ const QList<Setting>& settings() {
          stringSetting(&Config::jwtAudience)},
         {"jwt_issuer", "ISS", "Required \"iss\" claim of client tokens.",
          stringSetting(&Config::jwtIssuer)},
-        {"jwt_leeway", "SECONDS", "Clock leeway for exp/nbf (default 30).",
+        {"jwt_leeway", "SECONDS", "Clock leeway for exp/nbf (default {default}).",
          intSetting(&Config::jwtLeewaySeconds, 0, 3600)},
         {"jwt_require_exp", "BOOL",
          "Refuse client tokens without an \"exp\" claim (default true; such a token would "
@@ -215,45 +242,47 @@ const QList<Setting>& settings() {
              return std::nullopt;
          }},
         {"max_message_bytes", "BYTES",
-         "Largest incoming client message (default 65536; close 1009).",
+         "Largest incoming client message (default {default}; close 1009).",
          bytesSetting(&Config::maxMessageBytes, 256, 64 * 1024 * 1024)},
-        {"max_subscriptions", "N", "Streams one connection may subscribe to (default 100).",
+        {"max_subscriptions", "N", "Streams one connection may subscribe to (default {default}).",
          intSetting(&Config::maxSubscriptions, 1, 100000)},
-        {"max_connections", "N", "WebSocket connections this node accepts (default 10000).",
+        {"max_connections", "N", "WebSocket connections this node accepts (default {default}).",
          intSetting(&Config::maxConnections, 1, 1000000)},
-        {"listen_backlog", "N", "TCP listen backlog (default 1024).",
+        {"listen_backlog", "N", "TCP listen backlog (default {default}).",
          intSetting(&Config::listenBacklog, 1, 65535)},
         {"handshake_timeout", "DURATION",
          "Time allowed for an HTTP request or WebSocket "
-         "handshake (default 10s).",
+         "handshake (default {default}).",
          durationSetting(&Config::handshakeTimeoutMs, 100)},
-        {"keepalive_interval", "DURATION", "WebSocket ping interval (default 25s).",
+        {"keepalive_interval", "DURATION", "WebSocket ping interval (default {default}).",
          durationSetting(&Config::keepaliveIntervalMs, 100)},
         {"idle_timeout", "DURATION",
-         "Close a connection silent this long (default 70s; close 4008).",
+         "Close a connection silent this long (default {default}; close 4008).",
          durationSetting(&Config::idleTimeoutMs, 200)},
-        {"max_http_body_bytes", "BYTES", "Largest HTTP API request body (default 1048576).",
+        {"max_http_body_bytes", "BYTES", "Largest HTTP API request body (default {default}).",
          bytesSetting(&Config::maxHttpBodyBytes, 1024, 256 * 1024 * 1024)},
         {"max_outbound_bytes", "BYTES",
          "Unsent bytes queued for one connection before it is "
-         "closed as a slow consumer (default 4194304).",
+         "closed as a slow consumer (default {default}).",
          bytesSetting(&Config::maxOutboundBytes, 4096, 1024LL * 1024 * 1024)},
-        {"online_interval", "DURATION", "How often the online counts are pushed (default 1s).",
+        {"online_interval", "DURATION",
+         "How often the online counts are pushed (default {default}).",
          durationSetting(&Config::onlineIntervalMs, 50)},
-        {"shutdown_grace", "DURATION", "Time given to clients to close on SIGTERM (default 2s).",
+        {"shutdown_grace", "DURATION",
+         "Time given to clients to close on SIGTERM (default {default}).",
          durationSetting(&Config::shutdownGraceMs, 0)},
         {"drain_period", "DURATION",
          "An admin drain closes this node's clients (1012) evenly over this "
-         "period (default 10s).",
+         "period (default {default}).",
          durationSetting(&Config::drainPeriodMs, 0)},
         {"shutdown_drain", "DURATION",
          "On SIGTERM, first drain for this long: /readyz 503, new WebSockets refused (1012), "
          "clients asked to reconnect elsewhere (1012) evenly over the period; then stop as "
-         "usual (default 0: close everyone at once with 1001).",
+         "usual (default {default}: close everyone at once with 1001).",
          durationSetting(&Config::shutdownDrainMs, 0)},
         {"publish_timeout", "DURATION",
          "How long a publish may wait for the broker's confirmation "
-         "before it is answered 503 (default 5s).",
+         "before it is answered 503 (default {default}).",
          durationSetting(&Config::publishTimeoutMs, 10)},
         {"allowed_origins", "LIST",
          "Browser origins that may open WebSockets: exact (https://app.example.com), patterns "
@@ -270,15 +299,16 @@ const QList<Setting>& settings() {
              return std::nullopt;
          }},
         {"ip_max_connections", "N",
-         "Open WebSockets allowed per source address (default 0: no limit; close 4029).",
+         "Open WebSockets allowed per source address, 0 for no limit (default {default}; close "
+         "4029).",
          intSetting(&Config::ipMaxConnections, 0, 1000000)},
         {"ip_connect_rate", "N",
-         "New WebSockets per second per source address, bursts of twice that (default 0: no "
-         "limit; close 4029).",
+         "New WebSockets per second per source address, bursts of twice that, 0 for no limit "
+         "(default {default}; close 4029).",
          intSetting(&Config::ipConnectRate, 0, 1000000)},
         {"auth_failure_limit", "N",
          "Failed authentications from one address within 10 s before it must wait, 1 s "
-         "doubling up to 60 s (default 20; 0: never; close 4029).",
+         "doubling up to 60 s (default {default}; 0: never; close 4029).",
          intSetting(&Config::authFailureLimit, 0, 1000000)},
         {"ip_limit_exempt", "LIST",
          "Subnets the per-address limits never apply to, e.g. 10.0.0.0/8 for a trusted proxy.",
@@ -294,25 +324,25 @@ const QList<Setting>& settings() {
         {"tls_cert", "FILE",
          "PEM certificate (optionally followed by its chain): the port then speaks https:// "
          "and wss:// only. Reloaded with tls_key and tls_ca on SIGHUP.",
-         tlsSetting(&TlsFiles::certificate)},
+         stringSetting(&Config::tlsCert)},
         {"tls_key", "FILE", "PEM private key of tls_cert (not encrypted).",
-         tlsSetting(&TlsFiles::key)},
+         stringSetting(&Config::tlsKey)},
         {"tls_ca", "FILE", "PEM intermediate certificates sent after tls_cert (a chain file).",
-         tlsSetting(&TlsFiles::chain)},
+         stringSetting(&Config::tlsChain)},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL",
          "redis://[:password@]host:port[/db], or rediss:// (TLS) with "
          "?ca=FILE&cert=FILE&key=FILE; empty runs a single node.",
          stringSetting(&Config::redisUrl)},
-        {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default herald:).",
+        {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default {default}).",
          stringSetting(&Config::redisPrefix)},
         {"redis_bridges", "LIST",
          "Raw Redis channels delivered as streams, e.g. "
          "change-notifier=public.config,other=public.x.",
          stringSetting(&Config::redisBridges)},
         {"heartbeat_interval", "DURATION",
-         "How often nodes announce themselves (default 1s); a node "
+         "How often nodes announce themselves (default {default}); a node "
          "silent for 3 intervals is dropped.",
          durationSetting(&Config::heartbeatIntervalMs, 50)},
     };
@@ -335,7 +365,7 @@ const Setting* findSetting(const QString& key) {
 
 std::optional<QString> applyOne(Config& c, const Setting& s, const QString& value,
                                 const QString& source) {
-    if (auto e = s.apply(c, value))
+    if (auto e = s.field.apply(c, value))
         return QStringLiteral("%1: %2").arg(source, *e);
     return std::nullopt;
 }
@@ -402,10 +432,10 @@ std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
     parser.addOption(configOption);
     QList<QCommandLineOption> options; // aligned with settings()
     for (const Setting& s : settings()) {
-        QCommandLineOption option(optionName(s.key), QString::fromLatin1(s.help));
+        QCommandLineOption option(optionName(s.key), s.helpText());
         if (s.valueName)
             option.setValueName(QString::fromLatin1(s.valueName));
-        option.setDescription(QString::fromLatin1(s.help) + QStringLiteral(" [") + envName(s.key) +
+        option.setDescription(s.helpText() + QStringLiteral(" [") + envName(s.key) +
                               QLatin1Char(']'));
         parser.addOption(option);
         options.append(option);
@@ -468,9 +498,6 @@ std::variant<ConfigOutcome, QString> loadConfig(const ConfigRequest& request) {
         if (auto e = applyOne(config, s, value, QStringLiteral("--") + optionName(s.key)))
             return *e;
     }
-    if (config.tls.certificate.isEmpty() != config.tls.key.isEmpty() ||
-        (!config.tls.chain.isEmpty() && config.tls.certificate.isEmpty()))
-        return QStringLiteral("TLS needs both tls_cert and tls_key (and tls_ca only with them)");
     if (config.idleTimeoutMs <= config.keepaliveIntervalMs)
         return QStringLiteral("idle_timeout (%1 ms) must be longer than keepalive_interval (%2 ms)")
             .arg(config.idleTimeoutMs)

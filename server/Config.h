@@ -1,5 +1,7 @@
 #pragma once
 
+#include "shared/Limits.h"
+
 #include <QByteArrayList>
 #include <QHostAddress>
 #include <QString>
@@ -7,15 +9,6 @@
 #include <variant>
 
 namespace herald {
-
-// Where the node's TLS certificate comes from (server/TlsCredentials.h reads the files).
-struct TlsFiles {
-    QString certificate; // PEM: the node's certificate, optionally followed by its chain
-    QString key;         // PEM private key of that certificate, not encrypted
-    QString chain;       // optional PEM file of intermediate certificates sent after it
-
-    bool enabled() const { return !certificate.isEmpty(); }
-};
 
 // Everything a node is told at start. Filled once by loadConfig() from defaults <- --config FILE
 // <- HERALD_* environment <- command line, then passed by const reference; never global.
@@ -41,13 +34,13 @@ struct Config {
     QByteArrayList adminTokens; // "token" or "name:token" (the name is shown in the audit log)
 
     // Limits.
-    qint64 maxMessageBytes = 64 * 1024;
-    int maxSubscriptions = 100;
+    qint64 maxMessageBytes = kDefaultMaxMessageBytes;
+    int maxSubscriptions = kDefaultMaxSubscriptions;
     int maxConnections = 10000;
     int handshakeTimeoutMs = 10'000;
     int keepaliveIntervalMs = 25'000;
     int idleTimeoutMs = 70'000;
-    qint64 maxHttpBodyBytes = 1024 * 1024;
+    qint64 maxHttpBodyBytes = kDefaultMaxHttpBodyBytes;
     qint64 maxOutboundBytes = 4 * 1024 * 1024;
     int onlineIntervalMs = 1000;
     int shutdownGraceMs = 2000;
@@ -64,7 +57,13 @@ struct Config {
 
     QString webRoot; // empty: the demo page built into the binary
 
-    TlsFiles tls; // no certificate: plain HTTP and WebSocket; reloaded on SIGHUP
+    // TLS on the node's port (server/TlsCredentials.h reads them; SIGHUP reads them again).
+    QString tlsCert;  // PEM certificate, optionally followed by its chain; empty: no TLS
+    QString tlsKey;   // its PEM private key, not encrypted
+    QString tlsChain; // optional PEM intermediates sent after it (setting tls_ca)
+    bool tlsEnabled() const {
+        return !tlsCert.isEmpty() || !tlsKey.isEmpty() || !tlsChain.isEmpty();
+    }
 
     // Cluster (Redis); empty URL: embedded in-process broker.
     QString redisUrl;

@@ -112,7 +112,7 @@ bool Gateway::reloadTls() {
         qCInfo(lcGateway) << "SIGHUP: TLS is off (no tls_cert), nothing to reload";
         return true;
     }
-    auto loaded = TlsCredentials::load(config_.tls, QDateTime::currentDateTimeUtc());
+    auto loaded = TlsCredentials::load(config_, QDateTime::currentDateTimeUtc());
     if (auto* error = std::get_if<QString>(&loaded)) {
         qCCritical(lcGateway).noquote()
             << QStringLiteral("SIGHUP: TLS certificate not reloaded (%1); still serving %2")

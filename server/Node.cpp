@@ -52,8 +52,8 @@ std::variant<std::unique_ptr<Node>, QString> Node::create(Config config) {
     if (auto* error = std::get_if<QString>(&auth))
         return *error;
     std::optional<TlsCredentials> tls;
-    if (config.tls.enabled()) {
-        auto loaded = TlsCredentials::load(config.tls, QDateTime::currentDateTimeUtc());
+    if (config.tlsEnabled()) {
+        auto loaded = TlsCredentials::load(config, QDateTime::currentDateTimeUtc());
         if (auto* error = std::get_if<QString>(&loaded))
             return *error;
         tls = std::get<TlsCredentials>(std::move(loaded));

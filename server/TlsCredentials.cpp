@@ -92,19 +92,19 @@ std::variant<QSslKey, QString> readKey(const QString& path, const QSslCertificat
 
 } // namespace
 
-std::variant<TlsCredentials, QString> TlsCredentials::load(const TlsFiles& files,
+std::variant<TlsCredentials, QString> TlsCredentials::load(const Config& config,
                                                            const QDateTime& now) {
-    if (files.certificate.isEmpty() || files.key.isEmpty())
-        return QStringLiteral("TLS needs both tls_cert and tls_key");
+    if (config.tlsCert.isEmpty() || config.tlsKey.isEmpty())
+        return QStringLiteral("TLS needs both tls_cert and tls_key (tls_ca only adds a chain)");
     if (!QSslSocket::supportsSsl() || QSslSocket::activeBackend() != QLatin1String("openssl"))
         return QStringLiteral("TLS needs Qt's OpenSSL backend (active backend: \"%1\")")
             .arg(QSslSocket::activeBackend());
-    auto certificates = readCertificates(files.certificate, "tls_cert");
+    auto certificates = readCertificates(config.tlsCert, "tls_cert");
     if (auto* error = std::get_if<QString>(&certificates))
         return *error;
     QList<QSslCertificate> chain = std::get<QList<QSslCertificate>>(std::move(certificates));
-    if (!files.chain.isEmpty()) {
-        auto extra = readCertificates(files.chain, "tls_ca");
+    if (!config.tlsChain.isEmpty()) {
+        auto extra = readCertificates(config.tlsChain, "tls_ca");
         if (auto* error = std::get_if<QString>(&extra))
             return *error;
         chain += std::get<QList<QSslCertificate>>(extra);
@@ -113,8 +113,8 @@ std::variant<TlsCredentials, QString> TlsCredentials::load(const TlsFiles& files
     credentials.certificate_ = chain.first();
     if (credentials.certificate_.expiryDate() <= now)
         return QStringLiteral("the certificate in tls_cert \"%1\" expired on %2")
-            .arg(files.certificate, credentials.certificate_.expiryDate().toString(Qt::ISODate));
-    auto key = readKey(files.key, credentials.certificate_);
+            .arg(config.tlsCert, credentials.certificate_.expiryDate().toString(Qt::ISODate));
+    auto key = readKey(config.tlsKey, credentials.certificate_);
     if (auto* error = std::get_if<QString>(&key))
         return *error;
 

@@ -16,7 +16,8 @@ class TlsCredentials {
 public:
     // Reads the files and checks what would otherwise only show at the first handshake: the key
     // belongs to the certificate, and the certificate has not expired at `now`.
-    static std::variant<TlsCredentials, QString> load(const TlsFiles& files, const QDateTime& now);
+    // Reads tls_cert, tls_key and tls_ca of `config`; both of the first two are needed.
+    static std::variant<TlsCredentials, QString> load(const Config& config, const QDateTime& now);
 
     const QSslConfiguration& configuration() const { return configuration_; }
     const QSslCertificate& certificate() const { return certificate_; }

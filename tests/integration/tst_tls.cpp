@@ -260,6 +260,8 @@ private Q_SLOTS:
             << "an encrypted key is not supported";
         QTest::newRow("expired certificate")
             << QStringLiteral("expired.crt") << QStringLiteral("expired.key") << "expired on 2020";
+        QTest::newRow("key without certificate")
+            << QString() << QStringLiteral("one.key") << "TLS needs both tls_cert and tls_key";
         QTest::newRow("certificate given as key")
             << QStringLiteral("one.crt") << QStringLiteral("one.crt")
             << "no usable PEM private key";
@@ -269,10 +271,11 @@ private Q_SLOTS:
         QFETCH(QString, key);
         QFETCH(QString, mentions);
         QProcess server;
-        server.start(ServerProcess::binary(QStringLiteral("herald-server")),
-                     {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                      QStringLiteral("--tls-cert"), pki_.path(cert), QStringLiteral("--tls-key"),
-                      pki_.path(key)});
+        QStringList args{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                         QStringLiteral("--tls-key"), pki_.path(key)};
+        if (!cert.isEmpty())
+            args += {QStringLiteral("--tls-cert"), pki_.path(cert)};
+        server.start(ServerProcess::binary(QStringLiteral("herald-server")), args);
         QVERIFY(server.waitForFinished(20000));
         const QString err = QString::fromUtf8(server.readAllStandardError());
         QCOMPARE(server.exitCode(), 2);

@@ -108,14 +108,19 @@ class Node:
         self.process = subprocess.Popen(
             self.command + ["--listen", "127.0.0.1:0"], env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Read raw bytes: select() on a buffered text stream misses lines that arrived together
+        # (the start-up warning and the "listening on" line often come in one read).
         deadline = time.monotonic() + 30
+        fd = self.process.stdout.fileno()
         while time.monotonic() < deadline and self.process.poll() is None:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.5)
+            ready, _, _ = select.select([fd], [], [], 0.5)
             if not ready:
                 continue
-            line = self.process.stdout.readline()
-            self.output += line
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            chunk = os.read(fd, 65536).decode(errors="replace")
+            if not chunk:
+                break
+            self.output += chunk
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.output)
             if match:
                 self.port = int(match.group(1))
                 return self
