@@ -29,6 +29,12 @@ QStringList tlsArgs(const TestPki& pki, const QString& leaf) {
             QStringLiteral("--api-tokens"), QString::fromLatin1(kApiToken)};
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true; // this test and the node are built with HERALD_SANITIZE
+#else
+constexpr bool kSanitized = false;
+#endif
+
 int countOf(const QString& text, const QString& needle) {
     return static_cast<int>(text.count(needle));
 }
@@ -87,6 +93,15 @@ class TestTls : public QObject {
         return -1;
     }
 
+    // Closed before they go: Qt 6.4's QWebSocket destructor leaks its close reason (found by
+    // LeakSanitizer in a HERALD_SANITIZE build).
+    static void close(std::initializer_list<WsClient*> clients) {
+        for (WsClient* c : clients) {
+            c->socket().close();
+            QVERIFY(c->waitForClosed(20000));
+        }
+    }
+
     static bool received(WsClient& client, const QString& marker) {
         return QTest::qWaitFor(
             [&] {
@@ -136,6 +151,7 @@ private Q_SLOTS:
         QVERIFY(client->socket().sslConfiguration().sessionProtocol() >= QSsl::TlsV1_2);
         QVERIFY(publish(*node_, QStringLiteral("tls-qt"), {{QStringLiteral("n"), "qt-1"}}));
         QVERIFY(received(*client, QStringLiteral("qt-1")));
+        close({client.get()});
     }
 
     void wssWithPython() {
@@ -333,6 +349,7 @@ private Q_SLOTS:
         QVERIFY(after->isOpen());
         QCOMPARE(node.process().state(), QProcess::Running);
         QCOMPARE(countOf(node.output(), QStringLiteral("TLS certificate reloaded, now in use")), 1);
+        close({before.get(), after.get()});
     }
 
     // A failed handshake leaves nothing behind: after a warm-up, 1000 of each kind (plain HTTP,
@@ -377,8 +394,11 @@ private Q_SLOTS:
         const qint64 after = rssKb(pid);
         qInfo("RSS %lld kB before, %lld kB after %lld failed handshakes (%+lld kB)", before, after,
               qint64(kEach * kinds.size()), after - before);
-        QVERIFY2(after - before <= kAllowedGrowthKb,
-                 qPrintable(QStringLiteral("RSS grew by %1 kB").arg(after - before)));
+        // AddressSanitizer keeps freed memory in quarantine, so RSS says nothing in such a
+        // build; there LeakSanitizer checks the node when it exits (below).
+        if (!kSanitized)
+            QVERIFY2(after - before <= kAllowedGrowthKb,
+                     qPrintable(QStringLiteral("RSS grew by %1 kB").arg(after - before)));
 
         QCOMPARE(failHandshakes(node.port(), BadHandshake::StalledHello, 20, &problem, 20), 20);
         QTRY_COMPARE_WITH_TIMEOUT(metric(node, failures),
@@ -386,6 +406,8 @@ private Q_SLOTS:
         // And the node still serves.
         auto client = subscriber(node, QStringLiteral("after-failures"));
         QVERIFY(client);
+        close({client.get()});
+        QCOMPARE(node.stop(), 0);
     }
 };
 
