@@ -211,14 +211,15 @@ bool EpollDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
     interrupted_ = false;
     Q_EMIT awake();
     QCoreApplication::sendPostedEvents();
-    int handled = activateTimers();
     if (interrupted_)
-        return handled > 0;
-    const bool mayWait = (flags & QEventLoop::WaitForMoreEvents) && handled == 0;
+        return true;
+    // Sockets before timers, as Qt's own dispatcher does: after a long pass, bytes that arrived
+    // meanwhile are read before an idle timer could decide the peer was silent.
+    const bool mayWait = flags & QEventLoop::WaitForMoreEvents;
     const int timeoutMs = mayWait ? msUntilNextTimer() : 0;
     if (timeoutMs != 0)
         Q_EMIT aboutToBlock();
-    handled += activateSockets(timeoutMs);
+    int handled = activateSockets(timeoutMs);
     if (!interrupted_)
         handled += activateTimers();
     return handled > 0;

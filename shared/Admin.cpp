@@ -7,6 +7,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QtNumeric>
+
+#include <limits>
 
 namespace herald::admin {
 namespace {
@@ -54,9 +57,12 @@ std::variant<int, Error> readLimit(const QJsonObject& o, int fallback) {
 } // namespace
 
 qint64 BroadcastReport::delivered() const {
+    // The counts come from every node's report (and so from anyone who can publish on Redis):
+    // saturate instead of overflowing, which is undefined behaviour.
     qint64 sum = 0;
     for (qint64 n : deliveredByNode)
-        sum += n;
+        if (qAddOverflow(sum, n, &sum))
+            sum = n > 0 ? std::numeric_limits<qint64>::max() : std::numeric_limits<qint64>::min();
     return sum;
 }
 

@@ -1,5 +1,7 @@
 #include "shared/Bus.h"
 
+#include "shared/JsonNumbers.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -46,7 +48,7 @@ std::variant<Message, Error> decode(const QByteArray& payload) {
         const QJsonObject h = header.object();
         m.id = h.value(QLatin1String("id")).toString();
         m.origin = h.value(QLatin1String("origin")).toString();
-        m.publishedMs = static_cast<qint64>(h.value(QLatin1String("ts")).toDouble());
+        m.publishedMs = saturatingInteger(h.value(QLatin1String("ts")).toDouble());
         // Validated even from Herald's own nodes: anyone with Redis access can publish, and a
         // frame spliced from bad JSON would break every client that receives it.
         data = payload.mid(newline + 1);

@@ -1,5 +1,7 @@
 #include "shared/Cluster.h"
 
+#include "shared/JsonNumbers.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -10,7 +12,7 @@ QByteArray toBytes(const QJsonObject& o) {
 }
 qint64 integer(const QJsonObject& o, const char* key, qint64 fallback = 0) {
     const QJsonValue v = o.value(QLatin1String(key));
-    return v.isDouble() ? static_cast<qint64>(v.toDouble()) : fallback;
+    return v.isDouble() ? saturatingInteger(v.toDouble()) : fallback;
 }
 } // namespace
 
@@ -204,8 +206,7 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
         for (const QJsonValue& v : o.value(QLatin1String("streams")).toArray()) {
             const QJsonArray pair = v.toArray();
             if (pair.size() == 2 && pair.at(0).isString() && pair.at(1).isDouble())
-                a.streams.append(
-                    {pair.at(0).toString(), static_cast<qint64>(pair.at(1).toDouble())});
+                a.streams.append({pair.at(0).toString(), saturatingInteger(pair.at(1).toDouble())});
         }
         return a;
     }

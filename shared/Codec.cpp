@@ -1,5 +1,7 @@
 #include "shared/Codec.h"
 
+#include "shared/JsonNumbers.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -98,7 +100,7 @@ std::variant<qint64, Error> requireCount(const QJsonObject& o, const QString& ke
     const QJsonValue v = o.value(key);
     if (!v.isDouble() || v.toDouble() < 0)
         return badRequest(QStringLiteral("field \"%1\" must be a non-negative number").arg(key));
-    return static_cast<qint64>(v.toDouble());
+    return saturatingInteger(v.toDouble());
 }
 
 std::variant<SystemNotice, Error> readNotice(const QJsonObject& o) {
@@ -272,7 +274,9 @@ Decoded<ServerMessage> decodeServerMessage(QByteArrayView json) {
     auto parsed = parseEvent(json);
     if (auto* e = std::get_if<Error>(&parsed))
         return *e;
-    const auto& [o, name] = std::get<std::pair<QJsonObject, QString>>(parsed);
+    // Named references, not a structured binding: clang before 16 cannot capture one.
+    const QJsonObject& o = std::get<std::pair<QJsonObject, QString>>(parsed).first;
+    const QString& name = std::get<std::pair<QJsonObject, QString>>(parsed).second;
     auto str = [&o](const char* key) { return o.value(QLatin1String(key)).toString(); };
 
     if (name == QLatin1String("welcome"))

@@ -1,5 +1,7 @@
 #include "console/app/AdminClient.h"
 
+#include "shared/ServerUrl.h"
+
 #include <QDateTime>
 #include <QNetworkRequest>
 
@@ -45,14 +47,9 @@ AdminClient::~AdminClient() {
 }
 
 QUrl AdminClient::adminUrlFor(const QUrl& server) {
-    QUrl url = server;
-    if (url.scheme() == QLatin1String("http") || url.scheme().isEmpty())
-        url.setScheme(QStringLiteral("ws"));
-    else if (url.scheme() == QLatin1String("https"))
-        url.setScheme(QStringLiteral("wss"));
-    url.setPath(QStringLiteral("/admin"));
-    url.setQuery(QString());
-    return url;
+    // The same rules as heraldctl's: a proxy's path prefix is kept, ws:// and host:port work.
+    const auto base = serverurl::normalise(server.toString(QUrl::RemoveQuery));
+    return base ? serverurl::webSocket(*base, QStringLiteral("/admin")) : QUrl();
 }
 
 void AdminClient::setBackoff(int firstMs, int maxMs) {

@@ -28,7 +28,7 @@ public:
     void get(const QString& path, Done done);
     void post(const QString& path, const QByteArray& jsonBody, Done done);
 
-    QUrl urlFor(const QString& path) const { return apiUrl(server_, path); }
+    QUrl urlFor(const QString& path) const { return serverurl::api(server_, path); }
 
 private:
     void send(const QByteArray& verb, const QString& path, const QByteArray& body, Done done);

@@ -105,43 +105,6 @@ QString commandName(Command command) {
     return {};
 }
 
-std::optional<QUrl> normaliseServerUrl(const QString& text) {
-    QString spec = text.trimmed();
-    if (spec.isEmpty())
-        return std::nullopt;
-    if (!spec.contains(QLatin1String("://")))
-        spec.prepend(QLatin1String("http://"));
-    QUrl url(spec, QUrl::StrictMode);
-    if (!url.isValid() || url.host().isEmpty() || url.hasQuery() || url.hasFragment() ||
-        !url.userInfo().isEmpty())
-        return std::nullopt;
-    const QString scheme = url.scheme().toLower();
-    if (scheme == QLatin1String("ws") || scheme == QLatin1String("http"))
-        url.setScheme(QStringLiteral("http"));
-    else if (scheme == QLatin1String("wss") || scheme == QLatin1String("https"))
-        url.setScheme(QStringLiteral("https"));
-    else
-        return std::nullopt;
-    QString path = url.path();
-    while (path.endsWith(QLatin1Char('/')))
-        path.chop(1);
-    url.setPath(path);
-    return url;
-}
-
-QUrl apiUrl(const QUrl& base, const QString& path) {
-    QUrl url = base;
-    url.setPath(base.path() + path);
-    return url;
-}
-
-QUrl webSocketUrl(const QUrl& base, const QString& path) {
-    QUrl url = apiUrl(base, path);
-    url.setScheme(base.scheme() == QLatin1String("https") ? QStringLiteral("wss")
-                                                          : QStringLiteral("ws"));
-    return url;
-}
-
 std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
                                                const QProcessEnvironment& env) {
     QStringList positionals;
@@ -258,7 +221,7 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
         serverText = env.value(QStringLiteral("HERALD_URL"));
         serverSource = QStringLiteral("$HERALD_URL");
     }
-    const auto server = normaliseServerUrl(serverText);
+    const auto server = serverurl::normalise(serverText);
     if (!server)
         return usage(QStringLiteral("%1 \"%2\" is not a server URL (e.g. http://127.0.0.1:8080)")
                          .arg(serverSource, serverText.left(200)));

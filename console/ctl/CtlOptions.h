@@ -1,5 +1,7 @@
 #pragma once
 
+#include "shared/ServerUrl.h"
+
 #include "shared/Messages.h"
 
 #include <QByteArray>
@@ -62,15 +64,6 @@ struct UsageError {
 // HERALD_ADMIN_TOKEN (tail only) and HERALD_JWT_SECRET (token only).
 std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
                                                const QProcessEnvironment& env);
-
-// "http://host:port", "https://host/prefix", "ws://host:port" or plain "host:port" as an http(s)
-// base URL; nullopt when it is not a usable server address.
-std::optional<QUrl> normaliseServerUrl(const QString& text);
-
-// `base` + path, e.g. http://127.0.0.1:8080 + /api/publish. A path prefix of base is kept.
-QUrl apiUrl(const QUrl& base, const QString& path);
-// The WebSocket URL for an endpoint (ws for http, wss for https).
-QUrl webSocketUrl(const QUrl& base, const QString& path);
 
 // The overview (Command::None) or one command's help, ending with a newline.
 QString helpText(Command command);

@@ -40,7 +40,7 @@ TailCommand::TailCommand(Options options, QObject* parent)
     : QObject(parent)
     , options_(std::move(options)) {
     endpoint_ = endpointFor(options_);
-    url_ = webSocketUrl(options_.server, endpoint_);
+    url_ = serverurl::webSocket(options_.server, endpoint_);
     where_ = url_.toString();
     const QByteArray credential = endpoint_ == QLatin1String("/private") ? options_.jwt
                                   : endpoint_ == QLatin1String("/admin") ? options_.token

@@ -60,7 +60,11 @@ ConnectionsChart::ConnectionsChart(ConnectionsHistory& history, QWidget* parent)
     time_->setRange(now.addSecs(-60), now);
     chart->addAxis(time_, Qt::AlignBottom);
     chart->addAxis(value_, Qt::AlignLeft);
+    // setChart() does not delete the chart QChartView made for itself (Qt documents it);
+    // without this each dashboard leaked ~90 KB (LeakSanitizer, sanitizer build).
+    QChart* const initial = this->chart();
     setChart(chart);
+    delete initial;
     setRenderHint(QPainter::Antialiasing);
     total_ = addSeries(tr("total"), true);
     connect(&history_, &ConnectionsHistory::sampled, this, &ConnectionsChart::refresh);

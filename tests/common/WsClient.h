@@ -34,11 +34,14 @@ public:
     QWebSocket& socket() { return socket_; }
 
 private:
-    QWebSocket socket_;
     QList<QJsonObject> events_;
     int closeCode_ = -1;
     QString closeReason_;
     bool closed_ = false;
+    // Last, so destroyed first: destroying an open QWebSocket closes it and emits disconnected,
+    // whose handler writes the members above; declared first, it wrote into a destroyed
+    // closeReason_ and leaked the string (LeakSanitizer, sanitizer build).
+    QWebSocket socket_;
 };
 
 } // namespace herald::test

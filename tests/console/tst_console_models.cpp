@@ -33,6 +33,16 @@ QStringList adminArgs() {
 class ConsoleModelsTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void adminUrlFollowsTheSameRulesAsHeraldctl() {
+        using console::AdminClient;
+        QCOMPARE(AdminClient::adminUrlFor(QUrl(QStringLiteral("https://example.org/herald/"))),
+                 QUrl(QStringLiteral("wss://example.org/herald/admin"))); // a proxy's prefix
+        QCOMPARE(AdminClient::adminUrlFor(QUrl(QStringLiteral("ws://127.0.0.1:8080"))),
+                 QUrl(QStringLiteral("ws://127.0.0.1:8080/admin")));
+        QCOMPARE(AdminClient::adminUrlFor(QUrl::fromUserInput(QStringLiteral("127.0.0.1:8080"))),
+                 QUrl(QStringLiteral("ws://127.0.0.1:8080/admin")));
+    }
+
     void singleNodeMatchesApiCluster() {
         ServerProcess server(adminArgs());
         QString error;

@@ -4,6 +4,8 @@
 
 #include <QTest>
 
+#include <limits>
+
 using namespace herald;
 using namespace herald::admin;
 
@@ -102,6 +104,19 @@ private Q_SLOTS:
         const auto pong = decodeEvent(R"({"event":"pong"})");
         using Either = std::variant<AdminEvent, ServerMessage>;
         QVERIFY(std::holds_alternative<ServerMessage>(std::get<Either>(pong)));
+    }
+
+    // Found with the fuzz_admin_codec harness: two nodes reporting 9e18 deliveries overflowed
+    // the sum (undefined behaviour) when the report was encoded.
+    void deliveredSaturates() {
+        BroadcastReport report;
+        report.deliveredByNode.insert(QStringLiteral("n1"), 9'000'000'000'000'000'000);
+        report.deliveredByNode.insert(QStringLiteral("n2"), 9'000'000'000'000'000'000);
+        QCOMPARE(report.delivered(), std::numeric_limits<qint64>::max());
+        QVERIFY(encode(AdminEvent{report}).contains("\"delivered\":9223372036854775807"));
+        report.deliveredByNode.insert(QStringLiteral("n1"), std::numeric_limits<qint64>::min());
+        report.deliveredByNode.insert(QStringLiteral("n2"), -1);
+        QCOMPARE(report.delivered(), std::numeric_limits<qint64>::min());
     }
 };
 

@@ -6,6 +6,8 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <limits>
+
 using namespace herald;
 
 class BusTest : public QObject {
@@ -38,6 +40,17 @@ private Q_SLOTS:
                                       QByteArray("\x1e{\"id\":\"x\"}"), QByteArray("\x1e[]\n1"),
                                       QByteArray("\x1e{\"id\":\"x\"}\n{broken")})
             QVERIFY2(std::holds_alternative<Error>(bus::decode(bad)), bad.toHex().constData());
+    }
+
+    // Found by fuzz_cluster_codec: "ts" is read from anyone who can publish on Redis, and a
+    // plain cast of 1e300 to qint64 is undefined behaviour.
+    void envelopeTimestampOutOfRangeSaturates() {
+        const auto huge = bus::decode("\x1e{\"id\":\"x\",\"ts\":1e300}\n1");
+        QVERIFY(std::holds_alternative<bus::Message>(huge));
+        QCOMPARE(std::get<bus::Message>(huge).publishedMs, std::numeric_limits<qint64>::max());
+        const auto tiny = bus::decode("\x1e{\"id\":\"x\",\"ts\":-1e300}\n1");
+        QVERIFY(std::holds_alternative<bus::Message>(tiny));
+        QCOMPARE(std::get<bus::Message>(tiny).publishedMs, std::numeric_limits<qint64>::min());
     }
 
     void frameIsValidJsonWithEscapedFields() {

@@ -4,6 +4,8 @@
 
 #include <QTest>
 
+#include <limits>
+
 using namespace herald;
 using namespace herald::cluster;
 
@@ -52,6 +54,22 @@ private Q_SLOTS:
         const auto heartbeat = std::get<Heartbeat>(*decode(encode(Heartbeat{node, 123, 9, 500})));
         QVERIFY(heartbeat.node == node);
         QCOMPARE(heartbeat.usersSeq, 9);
+    }
+
+    // Found by fuzz_admin_codec and fuzz_cluster_codec: counts come from any peer (or anyone who
+    // can publish on Redis), and a plain cast of 1e300 to qint64 is undefined behaviour.
+    void outOfRangeCountsSaturate() {
+        const auto heartbeat =
+            decode(R"({"type":"heartbeat","node":{"id":"n1","connections":1e300,"users":-1e300}})");
+        QVERIFY(heartbeat && std::holds_alternative<Heartbeat>(*heartbeat));
+        QCOMPARE(std::get<Heartbeat>(*heartbeat).node.connections,
+                 std::numeric_limits<qint64>::max());
+        QCOMPARE(std::get<Heartbeat>(*heartbeat).node.users, std::numeric_limits<qint64>::min());
+        const auto answer =
+            decode(R"({"type":"streams-answer","node":"n2","streams":[["public.a",9.3e18]]})");
+        QVERIFY(answer && std::holds_alternative<StreamsAnswer>(*answer));
+        QCOMPARE(std::get<StreamsAnswer>(*answer).streams.value(0).second,
+                 std::numeric_limits<qint64>::max());
     }
 
     void malformedControlMessagesAreRefused() {

@@ -2,11 +2,14 @@
 // every message type survives an encode/decode round trip.
 
 #include "shared/Codec.h"
+#include "shared/JsonNumbers.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTest>
+
+#include <limits>
 
 using namespace herald;
 
@@ -100,6 +103,31 @@ private Q_SLOTS:
         // Anonymous is null on the wire, not an empty string.
         QVERIFY(codec::encode(WelcomeEvent{QStringLiteral("n"), QStringLiteral("s"), {}, 1})
                     .contains(R"("user":null)"));
+    }
+
+    // A count too large for qint64 saturates instead of being cast (undefined behaviour).
+    void onlineCountsSaturate() {
+        const auto decoded =
+            codec::decodeServerMessage(R"({"event":"online","connections":1e300,"users":1e19})");
+        QVERIFY(std::holds_alternative<ServerMessage>(decoded));
+        const auto* online = std::get_if<OnlineEvent>(&std::get<ServerMessage>(decoded));
+        QVERIFY(online);
+        QCOMPARE(online->connections, std::numeric_limits<qint64>::max());
+        QCOMPARE(online->users, std::numeric_limits<qint64>::max());
+    }
+
+    void saturatingIntegers() {
+        constexpr qint64 kMax = std::numeric_limits<qint64>::max();
+        constexpr qint64 kMin = std::numeric_limits<qint64>::min();
+        QCOMPARE(saturatingInteger(1.9), qint64(1));
+        QCOMPARE(saturatingInteger(-1.9), qint64(-1));
+        QCOMPARE(saturatingInteger(9007199254740992.0), qint64(9007199254740992));
+        QCOMPARE(saturatingInteger(9223372036854774784.0), qint64(9223372036854774784)); // < 2^63
+        QCOMPARE(saturatingInteger(9223372036854775808.0), kMax);                        // 2^63
+        QCOMPARE(saturatingInteger(-9223372036854775808.0), kMin);                       // -2^63
+        QCOMPARE(saturatingInteger(-1e300), kMin);
+        QCOMPARE(saturatingInteger(std::numeric_limits<double>::infinity()), kMax);
+        QCOMPARE(saturatingInteger(std::numeric_limits<double>::quiet_NaN()), qint64(0));
     }
 
     void everyErrorCodeHasAStableName() {

@@ -1,0 +1,116 @@
+#include "Peer.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace bench {
+
+bool Peer::fromName(std::string_view name, Peer* out) {
+    if (name == "herald")
+        out->kind_ = Kind::Herald;
+    else if (name == "nchan")
+        out->kind_ = Kind::Nchan;
+    else if (name == "node")
+        out->kind_ = Kind::Node;
+    else
+        return false;
+    return true;
+}
+
+const char* Peer::name() const {
+    switch (kind_) {
+    case Kind::Herald:
+        return "herald";
+    case Kind::Nchan:
+        return "nchan";
+    case Kind::Node:
+        return "node";
+    }
+    return "?";
+}
+
+std::string Peer::upgradeRequest(const std::string& hostPort, const std::string& key) const {
+    const std::string path = kind_ == Kind::Nchan ? "/sub/" + stream_ : "/public";
+    return "GET " + path + " HTTP/1.1\r\nHost: " + hostPort +
+           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+           "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
+std::string Peer::subscribeMessage() const {
+    if (kind_ == Kind::Nchan)
+        return {};
+    return R"({"event":"subscribe","streams":[")" + stream_ + "\"]}";
+}
+
+bool Peer::completesSubscription(std::string_view text) const {
+    return kind_ == Kind::Nchan || text.find(R"("event":"subscribed")") != std::string_view::npos;
+}
+
+bool Peer::isRefusal(std::string_view text) {
+    return text.find(R"("event":"error")") != std::string_view::npos;
+}
+
+std::string Peer::publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,
+                                 size_t payloadBytes) const {
+    std::string data =
+        "{\"s\":" + std::to_string(seq) + ",\"t\":" + std::to_string(sentNs) + ",\"p\":\"";
+    if (payloadBytes > data.size() + 2)
+        data.append(payloadBytes - data.size() - 2, 'x');
+    data += "\"}";
+    std::string body;
+    std::string path;
+    if (kind_ == Kind::Nchan) {
+        path = "/pub/" + stream_;
+        body = R"({"event":"message","stream":"public.)" + stream_ + R"(","data":)" + data + "}";
+    } else {
+        path = "/api/publish";
+        body = R"({"stream":")" + stream_ + R"(","data":)" + data + "}";
+    }
+    return "POST " + path + " HTTP/1.1\r\nHost: " + hostPort +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+}
+
+std::string Peer::countRequest(const std::string& hostPort) const {
+    const char* path = kind_ == Kind::Nchan ? "/nchan_status" : "/metrics";
+    return std::string("GET ") + path + " HTTP/1.1\r\nHost: " + hostPort + "\r\n\r\n";
+}
+
+long Peer::parseCount(std::string_view body) const {
+    // Herald: Prometheus "herald_connections 12"; the Node peer: "connections 12";
+    // nchan_stub_status: "subscribers: 12".
+    std::string_view key = kind_ == Kind::Herald ? "herald_connections "
+                           : kind_ == Kind::Node ? "connections "
+                                                 : "subscribers: ";
+    size_t at = 0;
+    while ((at = body.find(key, at)) != std::string_view::npos) {
+        if (at == 0 || body[at - 1] == '\n') {
+            const char* p = body.data() + at + key.size();
+            long value = -1;
+            double asDouble = 0; // Prometheus may print a gauge as 1.2e+04
+            auto r = std::from_chars(p, body.data() + body.size(), asDouble);
+            if (r.ec == std::errc{})
+                value = long(asDouble);
+            return value;
+        }
+        at += key.size();
+    }
+    return -1;
+}
+
+bool Peer::parseDelivery(std::string_view text, int64_t* sentNs) {
+    if (text.find(R"("event":"message")") == std::string_view::npos)
+        return false;
+    const size_t at = text.find("\"t\":");
+    if (at == std::string_view::npos)
+        return false;
+    // A server may re-encode the number as a double (1.5e+12): read it as one.
+    double t = 0;
+    auto r = std::from_chars(text.data() + at + 4, text.data() + text.size(), t);
+    if (r.ec != std::errc{})
+        return false;
+    *sentNs = int64_t(t);
+    return true;
+}
+
+} // namespace bench

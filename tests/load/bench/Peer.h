@@ -1,0 +1,49 @@
+// What differs between the servers the tool measures: where a subscriber connects, how it
+// subscribes, how a message is published, and where the open connections are counted. Herald
+// and the Node peer speak Herald's protocol (docs/protocol.md); nchan subscribes by URL and
+// publishes the request body as the message, so the tool posts Herald's envelope as the body
+// and every server sends frames of about the same size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bench {
+
+class Peer {
+public:
+    enum class Kind { Herald, Nchan, Node };
+
+    // "herald", "nchan" or "node"; false for anything else.
+    static bool fromName(std::string_view name, Peer* out);
+    const char* name() const;
+
+    void setStream(std::string stream) { stream_ = std::move(stream); }
+    const std::string& stream() const { return stream_; }
+
+    std::string upgradeRequest(const std::string& hostPort, const std::string& key) const;
+    // The frame a subscriber sends once the socket is open; empty when the URL subscribes.
+    std::string subscribeMessage() const;
+    // A server message that completes the subscription (true at once when the URL subscribes).
+    bool completesSubscription(std::string_view text) const;
+    // A server message that refuses it.
+    static bool isRefusal(std::string_view text);
+
+    // One POST publishing a message of about payloadBytes that carries its send time.
+    std::string publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,
+                               size_t payloadBytes) const;
+    // A GET for the server's count of open subscriber connections, and how to read it (-1: not
+    // found in the answer).
+    std::string countRequest(const std::string& hostPort) const;
+    long parseCount(std::string_view body) const;
+
+    // A delivered message; its send time (relative to the run's epoch) in *sentNs.
+    static bool parseDelivery(std::string_view text, int64_t* sentNs);
+
+private:
+    Kind kind_ = Kind::Herald;
+    std::string stream_ = "bench";
+};
+
+} // namespace bench

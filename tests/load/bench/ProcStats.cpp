@@ -1,0 +1,77 @@
+#include "ProcStats.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace bench {
+namespace {
+
+bool readCpu(pid_t pid, double* sec) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line))
+        return false;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos)
+        return false;
+    std::istringstream fields(line.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14)
+            utime = std::strtoull(field.c_str(), nullptr, 10);
+        else if (i == 15)
+            stime = std::strtoull(field.c_str(), nullptr, 10);
+    }
+    *sec = double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+    return true;
+}
+
+bool readRss(pid_t pid, int64_t* kb) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            *kb = std::strtoll(line.c_str() + 6, nullptr, 10);
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+ProcSample sampleProcesses(const std::vector<pid_t>& pids) {
+    ProcSample s;
+    s.ok = !pids.empty();
+    for (pid_t pid : pids) {
+        double cpu = 0;
+        int64_t rss = 0;
+        if (!readCpu(pid, &cpu) || !readRss(pid, &rss)) {
+            s.ok = false;
+            continue;
+        }
+        s.cpuSec += cpu;
+        s.rssKb += rss;
+    }
+    return s;
+}
+
+std::vector<pid_t> parsePids(const std::string& text) {
+    std::vector<pid_t> pids;
+    std::istringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        const long v = std::strtol(item.c_str(), nullptr, 10);
+        if (v > 0)
+            pids.push_back(pid_t(v));
+    }
+    return pids;
+}
+
+} // namespace bench

@@ -1,0 +1,44 @@
+// herald-bench: a load generator for WebSocket fan-out servers (Herald and its peers), with no
+// Qt: one epoll thread per process, raw RFC 6455 framing, bounded in time. See Options.cpp.
+#include "Coordinator.h"
+#include "Options.h"
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+    bench::Options options;
+    std::string error;
+    if (!bench::parseOptions(argc, argv, &options, &error)) {
+        std::fputs(bench::usage(), stderr);
+        if (error != "help")
+            std::fprintf(stderr, "\nherald-bench: %s\n", error.c_str());
+        return error == "help" ? 0 : 2;
+    }
+    bench::Peer peer;
+    if (!bench::Peer::fromName(options.peer, &peer)) {
+        std::fprintf(stderr, "herald-bench: unknown peer %s (herald, nchan, node)\n",
+                     options.peer.c_str());
+        return 2;
+    }
+    peer.setStream(options.stream);
+    std::vector<bench::Endpoint> targets;
+    for (const std::string& t : {options.target, options.targetB}) {
+        if (t.empty())
+            continue;
+        bench::Endpoint e;
+        // Load goes to this machine only.
+        if (!bench::parseEndpoint(t, &e) || (ntohl(e.addr.sin_addr.s_addr) >> 24) != 127) {
+            std::fprintf(stderr, "herald-bench: %s is not a loopback host:port\n", t.c_str());
+            return 2;
+        }
+        targets.push_back(e);
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    // The hard deadline of the whole run: every scenario's own, plus time to tear down.
+    alarm(unsigned(options.timeout * double(options.scenarios.size() + 1)) + 60);
+    bench::Coordinator coordinator(options, peer, targets, bench::nowNs());
+    return coordinator.run();
+}
