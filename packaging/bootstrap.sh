@@ -38,6 +38,8 @@ TEST_PACKAGES=(redis-server openssl nginx-light libnginx-mod-nchan xvfb xauth ch
 # What the man page test and packaging/deb-check.sh need (cpack's dpkg-shlibdeps, lintian,
 # systemd-analyze, man).
 TEST_PACKAGES+=(dpkg-dev lintian systemd man-db groff-base desktop-file-utils)
+# tst_tls: Debian's Python as an independent wss:// client.
+TEST_PACKAGES+=(python3 python3-websockets)
 # The fuzz targets: clang, its libFuzzer and sanitizer runtimes, and llvm-symbolizer for stacks.
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 

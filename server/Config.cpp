@@ -321,6 +321,14 @@ const QList<Setting>& settings() {
              }
              return std::nullopt;
          }},
+        {"tls_cert", "FILE",
+         "PEM certificate (optionally followed by its chain): the port then speaks https:// "
+         "and wss:// only. Reloaded with tls_key and tls_ca on SIGHUP.",
+         stringSetting(&Config::tlsCert)},
+        {"tls_key", "FILE", "PEM private key of tls_cert (not encrypted).",
+         stringSetting(&Config::tlsKey)},
+        {"tls_ca", "FILE", "PEM intermediate certificates sent after tls_cert (a chain file).",
+         stringSetting(&Config::tlsChain)},
         {"web_root", "DIR", "Serve the demo page from this directory instead of the built-in one.",
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL",

@@ -57,6 +57,14 @@ struct Config {
 
     QString webRoot; // empty: the demo page built into the binary
 
+    // TLS on the node's port (server/TlsCredentials.h reads them; SIGHUP reads them again).
+    QString tlsCert;  // PEM certificate, optionally followed by its chain; empty: no TLS
+    QString tlsKey;   // its PEM private key, not encrypted
+    QString tlsChain; // optional PEM intermediates sent after it (setting tls_ca)
+    bool tlsEnabled() const {
+        return !tlsCert.isEmpty() || !tlsKey.isEmpty() || !tlsChain.isEmpty();
+    }
+
     // Cluster (Redis); empty URL: embedded in-process broker.
     QString redisUrl;
     QString redisPrefix = QStringLiteral("herald:");

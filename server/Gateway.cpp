@@ -8,6 +8,7 @@
 #include <QDateTime>
 #include <QLoggingCategory>
 #include <QPointer>
+#include <QSslSocket>
 #include <QTcpSocket>
 
 Q_LOGGING_CATEGORY(lcGateway, "herald.gateway")
@@ -60,7 +61,7 @@ SourceLimiter::Settings limiterSettings(const Config& config) {
 } // namespace
 
 Gateway::Gateway(const Config& config, Hub& hub, const Authenticator& auth, HttpHandler httpHandler,
-                 QObject* parent)
+                 std::optional<TlsCredentials> tls, QObject* parent)
     : QObject(parent)
     , config_(config)
     , hub_(hub)
@@ -75,6 +76,21 @@ Gateway::Gateway(const Config& config, Hub& hub, const Authenticator& auth, Http
     pruneTimer_.setInterval(SourceLimiter::kFailureWindowMs);
     connect(&pruneTimer_, &QTimer::timeout, this, [this] { limiter_.prune(hub_.nowMs()); });
     pruneTimer_.start();
+    if (!tls)
+        return;
+    server_.setHandshakeTimeout(config_.handshakeTimeoutMs);
+    connect(&server_, &Listener::encrypted, this, &Gateway::adopt);
+    connect(&server_, &Listener::handshakeFailed, this,
+            [this](QSslSocket* socket, const QString& why) {
+                hub_.metrics().tlsHandshakeFailures++;
+                qCDebug(lcGateway).noquote()
+                    << "TLS handshake with" << socket->peerAddress().toString() << "failed:" << why;
+            });
+    useCredentials(std::move(*tls), "in use");
+    // A certificate that nobody renews must be noticed before clients start refusing it.
+    expiryTimer_.setInterval(24 * 3600 * 1000);
+    connect(&expiryTimer_, &QTimer::timeout, this, &Gateway::warnIfExpiring);
+    expiryTimer_.start();
 }
 
 bool Gateway::listen(QString* error) {
@@ -91,28 +107,68 @@ void Gateway::stopAccepting() {
     server_.close();
 }
 
+bool Gateway::reloadTls() {
+    if (!tls_) {
+        qCInfo(lcGateway) << "SIGHUP: TLS is off (no tls_cert), nothing to reload";
+        return true;
+    }
+    auto loaded = TlsCredentials::load(config_, QDateTime::currentDateTimeUtc());
+    if (auto* error = std::get_if<QString>(&loaded)) {
+        qCCritical(lcGateway).noquote()
+            << QStringLiteral("SIGHUP: TLS certificate not reloaded (%1); still serving %2")
+                   .arg(*error, tls_->describe());
+        return false;
+    }
+    useCredentials(std::get<TlsCredentials>(std::move(loaded)), "reloaded, now in use");
+    return true;
+}
+
+void Gateway::useCredentials(TlsCredentials credentials, const char* what) {
+    tls_ = std::move(credentials);
+    server_.setTlsConfiguration(tls_->configuration());
+    hub_.metrics().tlsCertificateExpiry = tls_->certificate().expiryDate().toSecsSinceEpoch();
+    qCInfo(lcGateway).noquote()
+        << QStringLiteral("TLS certificate %1: %2").arg(QLatin1String(what), tls_->describe());
+    warnIfExpiring();
+}
+
+void Gateway::warnIfExpiring() {
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    if (!tls_ || !tls_->expiresWithin(TlsCredentials::kExpiryWarningDays, now))
+        return;
+    const QDateTime expiry = tls_->certificate().expiryDate();
+    qCWarning(lcGateway).noquote()
+        << QStringLiteral("TLS certificate expires on %1 (in %2 days): renew tls_cert and tls_key, "
+                          "then send SIGHUP")
+               .arg(expiry.toUTC().toString(Qt::ISODate))
+               .arg(double(now.secsTo(expiry)) / 86400.0, 0, 'f', 1);
+}
+
 void Gateway::acceptPending() {
+    while (QTcpSocket* socket = server_.nextPendingConnection())
+        adopt(socket);
+}
+
+void Gateway::adopt(QTcpSocket* socket) {
     const HttpConnection::Limits limits{kMaxHttpHeadBytes, config_.maxHttpBodyBytes,
                                         config_.handshakeTimeoutMs};
-    while (QTcpSocket* socket = server_.nextPendingConnection()) {
-        // Server-side sockets do not get TCP_NODELAY by default; small frames must not wait.
-        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        auto* connection = new HttpConnection(socket, limits, this);
-        socket->setParent(connection);
-        connect(connection, &HttpConnection::requestReady, this,
-                [this, c = QPointer<HttpConnection>(connection)](const HttpRequest& request) {
-                    httpHandler_(request, [c](const HttpResponse& response) {
-                        if (c)
-                            c->respond(response);
-                    });
+    // Server-side sockets do not get TCP_NODELAY by default; small frames must not wait.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    auto* connection = new HttpConnection(socket, limits, this);
+    socket->setParent(connection);
+    connect(connection, &HttpConnection::requestReady, this,
+            [this, c = QPointer<HttpConnection>(connection)](const HttpRequest& request) {
+                httpHandler_(request, [c](const HttpResponse& response) {
+                    if (c)
+                        c->respond(response);
                 });
-        connect(connection, &HttpConnection::protocolError, this,
-                [this](ErrorCode code) { hub_.metrics().countError(code); });
-        connect(connection, &HttpConnection::upgradeRequested, this,
-                [this, connection](const HttpRequest& request) {
-                    onUpgradeRequested(connection, request);
-                });
-    }
+            });
+    connect(connection, &HttpConnection::protocolError, this,
+            [this](ErrorCode code) { hub_.metrics().countError(code); });
+    connect(connection, &HttpConnection::upgradeRequested, this,
+            [this, connection](const HttpRequest& request) {
+                onUpgradeRequested(connection, request);
+            });
 }
 
 void Gateway::onUpgradeRequested(HttpConnection* connection, const HttpRequest& request) {

@@ -3,12 +3,14 @@
 #include "server/Authenticator.h"
 #include "server/EdgePolicy.h"
 #include "server/HttpConnection.h"
+#include "server/Listener.h"
 #include "server/OutboundQueue.h"
+#include "server/TlsCredentials.h"
 
 #include <QObject>
-#include <QTcpServer>
 #include <QTimer>
 #include <functional>
+#include <optional>
 
 namespace herald {
 
@@ -23,8 +25,9 @@ class Gateway : public QObject {
 public:
     using HttpHandler = std::function<void(const HttpRequest&, std::function<void(HttpResponse)>)>;
 
+    // With `tls`, the port speaks only https:// and wss://.
     Gateway(const Config& config, Hub& hub, const Authenticator& auth, HttpHandler httpHandler,
-            QObject* parent = nullptr);
+            std::optional<TlsCredentials> tls, QObject* parent = nullptr);
 
     bool listen(QString* error);
     QHostAddress address() const { return server_.serverAddress(); }
@@ -35,8 +38,17 @@ public:
     // Draining: HTTP still answers (/readyz says 503), new WebSockets are refused with 1012.
     void setDraining(bool draining) { draining_ = draining; }
 
+    bool isTls() const { return tls_.has_value(); }
+    // SIGHUP: reads tls_cert, tls_key and tls_ca again. New connections get the new certificate,
+    // open ones keep theirs. Files that do not load leave the current certificate in use (the
+    // reason is logged as an error); false then.
+    bool reloadTls();
+
 private:
     void acceptPending();
+    void adopt(QTcpSocket* socket);
+    void useCredentials(TlsCredentials credentials, const char* what);
+    void warnIfExpiring();
     void onUpgradeRequested(HttpConnection* connection, const HttpRequest& request);
     // Why a well-formed upgrade may not proceed (before any credential is looked at).
     std::optional<std::pair<int, Error>> admissionRefusal(const HttpRequest& request);
@@ -49,7 +61,9 @@ private:
     Hub& hub_;
     const Authenticator& auth_;
     HttpHandler httpHandler_;
-    QTcpServer server_;
+    Listener server_;
+    std::optional<TlsCredentials> tls_;
+    QTimer expiryTimer_;
     OriginPolicy origins_;
     SourceLimiter limiter_;
     QTimer pruneTimer_;

@@ -2,6 +2,7 @@
 
 #include "shared/Codec.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QUrl>
 #include <climits>
@@ -190,14 +191,20 @@ void HttpConnection::closeSoon() {
     // Lingering close: send everything, shut our side, then read and drop what the client is
     // still sending. Closing with unread input would make the kernel reset the connection and
     // the client could lose our response (e.g. a 413 sent while its body is still arriving).
-    auto shutWrite = [this] {
-        if (!socket_ || socket_->bytesToWrite() > 0)
-            return;
-        ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
-    };
-    connect(socket_, &QTcpSocket::bytesWritten, this, shutWrite);
     connect(socket_, &QTcpSocket::readyRead, this, [this] { socket_->readAll(); });
-    shutWrite();
+    if (auto* tls = qobject_cast<QSslSocket*>(socket_)) {
+        // Under TLS our side ends with close_notify, which only the TLS layer can send: it
+        // flushes what is queued, sends it and closes (shutting the raw socket would skip it).
+        tls->disconnectFromHost();
+    } else {
+        auto shutWrite = [this] {
+            if (!socket_ || socket_->bytesToWrite() > 0)
+                return;
+            ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);
+        };
+        connect(socket_, &QTcpSocket::bytesWritten, this, shutWrite);
+        shutWrite();
+    }
     socket_->readAll();
     timer_.disconnect(this);
     connect(&timer_, &QTimer::timeout, this, [this] {

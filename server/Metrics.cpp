@@ -86,6 +86,13 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
     single(out, "herald_drops_total", "counter", "Frames dropped (slow or closing connections).",
            m.drops);
     single(out, "herald_http_requests_total", "counter", "HTTP requests served.", m.httpRequests);
+    if (m.tlsCertificateExpiry > 0) {
+        single(out, "herald_tls_handshake_failures_total", "counter",
+               "TLS handshakes that failed or timed out (plain HTTP on the TLS port included).",
+               m.tlsHandshakeFailures);
+        single(out, "herald_tls_certificate_expiry_seconds", "gauge",
+               "Unix time the certificate in use expires.", m.tlsCertificateExpiry);
+    }
     family(out, "herald_ws_refusals_total", "counter",
            "WebSocket handshakes not accepted, by reason.");
     for (int r = 0; r < static_cast<int>(RefusalReason::Count); ++r)

@@ -33,6 +33,8 @@ struct Metrics {
     qint64 deliveries = 0;         // frames queued to client connections
     qint64 drops = 0;              // frames not delivered: slow consumer, closing connection
     qint64 httpRequests = 0;
+    qint64 tlsHandshakeFailures = 0; // failed, timed out, or plain HTTP on the TLS port
+    qint64 tlsCertificateExpiry = 0; // Unix time the certificate in use expires; 0: no TLS
     QHash<ErrorCode, qint64> errors; // errors reported to clients and API callers, by code
     std::array<qint64, static_cast<int>(RefusalReason::Count)> refusals{};
 

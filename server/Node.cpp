@@ -51,11 +51,20 @@ std::variant<std::unique_ptr<Node>, QString> Node::create(Config config) {
     auto auth = Authenticator::create(config);
     if (auto* error = std::get_if<QString>(&auth))
         return *error;
-    return std::unique_ptr<Node>(
-        new Node(std::move(config), std::get<Authenticator>(std::move(auth)), std::move(broker)));
+    std::optional<TlsCredentials> tls;
+    if (config.tlsEnabled()) {
+        auto loaded = TlsCredentials::load(config, QDateTime::currentDateTimeUtc());
+        if (auto* error = std::get_if<QString>(&loaded))
+            return *error;
+        tls = std::get<TlsCredentials>(std::move(loaded));
+    }
+    return std::unique_ptr<Node>(new Node(std::move(config),
+                                          std::get<Authenticator>(std::move(auth)),
+                                          std::move(broker), std::move(tls)));
 }
 
-Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
+Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
+           std::optional<TlsCredentials> tls)
     : config_(std::move(config))
     , auth_(std::move(auth))
     , broker_(std::move(broker)) {
@@ -74,9 +83,11 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker)
     api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, auth_,
                                      [this] { return status_; });
     gateway_ = std::make_unique<Gateway>(
-        config_, *hub_, auth_, [this](const HttpRequest& request, HttpApi::Respond respond) {
+        config_, *hub_, auth_,
+        [this](const HttpRequest& request, HttpApi::Respond respond) {
             api_->handle(request, std::move(respond));
-        });
+        },
+        std::move(tls));
     auto* redis = qobject_cast<RedisBroker*>(broker_.get());
     audit_ = std::make_unique<Audit>(redis ? &redis->commands() : nullptr,
                                      config_.redisPrefix.toUtf8() + "audit");
@@ -165,7 +176,9 @@ QString Node::listenUrl() const {
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
                              : address.toString();
-    return QStringLiteral("http://%1:%2").arg(host).arg(gateway_->port());
+    return QStringLiteral("%1://%2:%3")
+        .arg(gateway_->isTls() ? QLatin1String("https") : QLatin1String("http"), host)
+        .arg(gateway_->port());
 }
 
 void Node::terminate() {

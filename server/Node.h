@@ -37,6 +37,9 @@ public:
     // An admin's drain: stop taking WebSockets, report "draining" (heartbeats, /readyz 503) and
     // close every client with 1012 spread evenly over drain_period; the node keeps running.
     void drain() { drainOver(config_.drainPeriodMs); }
+    // SIGHUP: new connections get the certificate now in tls_cert/tls_key/tls_ca; open ones
+    // stay as they are. Bad files are logged and the current certificate stays in use.
+    void reloadTls() { gateway_->reloadTls(); }
 
     QString listenUrl() const;
     Hub& hub() { return *hub_; }
@@ -46,7 +49,8 @@ Q_SIGNALS:
 
 private:
     void drainOver(int periodMs);
-    Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker);
+    Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
+         std::optional<TlsCredentials> tls);
     cluster::NodeInfo selfInfo() const;
     void sampleRates();
 

@@ -81,7 +81,12 @@ void OutboundQueue::push(QByteArray bytes) {
 }
 
 qint64 OutboundQueue::pending() const {
-    return viaQt_ ? socket_->bytesToWrite() : queuedBytes_ - headOffset_;
+    if (viaQt_) {
+        // Qt encrypts a TLS socket's queue into its TCP socket's buffer at once: count both.
+        const auto* tls = static_cast<const QSslSocket*>(socket_);
+        return tls->bytesToWrite() + tls->encryptedBytesToWrite();
+    }
+    return queuedBytes_ - headOffset_;
 }
 
 void OutboundQueue::whenDrained(std::function<void()> then) {

@@ -1,5 +1,6 @@
 #include "server/WebSocketConnection.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <sys/socket.h>
 
@@ -9,6 +10,7 @@ WebSocketConnection::WebSocketConnection(QTcpSocket* socket, WriteBatcher& batch
                                          QByteArray handshake, QByteArray firstBytes,
                                          qint64 maxMessageBytes)
     : socket_(socket)
+    , tls_(qobject_cast<QSslSocket*>(socket))
     , out_(socket, batcher)
     , decoder_(maxMessageBytes) {
     socket_->setParent(this);
@@ -112,6 +114,12 @@ void WebSocketConnection::sendClose(int code, QByteArrayView reason) {
 }
 
 void WebSocketConnection::shutdownAfterFlush() {
+    if (tls_) {
+        // The TLS layer must end the stream (close_notify after what is queued); a raw
+        // shutdown would cut under it.
+        tls_->disconnectFromHost();
+        return;
+    }
     out_.whenDrained([this] {
         if (socket_->state() == QAbstractSocket::ConnectedState)
             ::shutdown(static_cast<int>(socket_->socketDescriptor()), SHUT_WR);

@@ -8,6 +8,7 @@
 #include <QTimer>
 #include <functional>
 
+class QSslSocket;
 class QTcpSocket;
 
 namespace herald {
@@ -52,6 +53,7 @@ private:
     void reportClosed();
 
     QTcpSocket* socket_;
+    QSslSocket* tls_; // the same socket when it speaks TLS, else null
     OutboundQueue out_;
     ws::FrameDecoder decoder_;
     Handlers handlers_;

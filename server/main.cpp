@@ -47,9 +47,13 @@ int main(int argc, char* argv[]) {
     std::printf("herald-server listening on %s\n", qPrintable(node->listenUrl()));
     std::fflush(stdout);
 
-    herald::SignalWatcher signals({SIGINT, SIGTERM});
-    QObject::connect(&signals, &herald::SignalWatcher::received, node.get(),
-                     &herald::Node::terminate);
+    herald::SignalWatcher signals({SIGINT, SIGTERM, SIGHUP});
+    QObject::connect(&signals, &herald::SignalWatcher::received, node.get(), [&node](int number) {
+        if (number == SIGHUP)
+            node->reloadTls(); // a renewed certificate; everything else keeps running
+        else
+            node->terminate();
+    });
     QObject::connect(node.get(), &herald::Node::stopped, &app, &QCoreApplication::quit);
     const int code = app.exec();
     node.reset();

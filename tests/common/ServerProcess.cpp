@@ -30,6 +30,7 @@ QString ServerProcess::binary(const QString& name) {
 bool ServerProcess::start(QString* error, int timeoutMs) {
     // A restart reads the new port and output, not the last run's.
     port_ = 0;
+    tls_ = false;
     captured_.clear();
     process_ = std::make_unique<QProcess>();
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -45,7 +46,7 @@ bool ServerProcess::start(QString* error, int timeoutMs) {
         return false;
     }
     const QRegularExpression listening(
-        QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
+        QStringLiteral("listening on (https?)://127\\.0\\.0\\.1:(\\d+)"));
     QDeadlineTimer deadline(timeoutMs);
     while (port_ == 0 && !deadline.hasExpired()) {
         if (process_->state() == QProcess::NotRunning) {
@@ -55,15 +56,17 @@ bool ServerProcess::start(QString* error, int timeoutMs) {
         process_->waitForReadyRead(100);
         captured_ += process_->readAllStandardOutput();
         const auto match = listening.match(QString::fromUtf8(captured_));
-        if (match.hasMatch())
-            port_ = static_cast<quint16>(match.captured(1).toUInt());
+        if (match.hasMatch()) {
+            tls_ = match.captured(1) == QLatin1String("https");
+            port_ = static_cast<quint16>(match.captured(2).toUInt());
+        }
     }
     if (port_ == 0) {
         *error = QStringLiteral("herald-server did not report its port: ") + output();
         return false;
     }
     while (!deadline.hasExpired()) {
-        if (httpGet(httpUrl(QStringLiteral("/healthz")), {}, 2000).status == 200)
+        if (httpGet(httpUrl(QStringLiteral("/healthz")), {}, 2000, trusted_).status == 200)
             return true;
         QEventLoop loop;
         QTimer::singleShot(50, &loop, &QEventLoop::quit);
@@ -92,11 +95,17 @@ void ServerProcess::kill() {
 }
 
 QUrl ServerProcess::httpUrl(const QString& path) const {
-    return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port_).arg(path));
+    return QUrl(QStringLiteral("%1://127.0.0.1:%2%3")
+                    .arg(tls_ ? QLatin1String("https") : QLatin1String("http"))
+                    .arg(port_)
+                    .arg(path));
 }
 
 QUrl ServerProcess::wsUrl(const QString& pathAndQuery) const {
-    return QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(port_).arg(pathAndQuery));
+    return QUrl(QStringLiteral("%1://127.0.0.1:%2%3")
+                    .arg(tls_ ? QLatin1String("wss") : QLatin1String("ws"))
+                    .arg(port_)
+                    .arg(pathAndQuery));
 }
 
 QString ServerProcess::output() const {
@@ -113,9 +122,14 @@ QJsonObject HttpResult::json() const {
 
 namespace {
 HttpResult run(const QUrl& url, const QByteArray& verb, const QByteArray& body,
-               const QByteArray& bearer, int timeoutMs) {
+               const QByteArray& bearer, int timeoutMs, const QList<QSslCertificate>& trusted) {
     QNetworkAccessManager manager;
     QNetworkRequest request(url);
+    if (!trusted.isEmpty()) {
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setCaCertificates(trusted);
+        request.setSslConfiguration(tls);
+    }
     request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
     if (!bearer.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + bearer);
@@ -136,13 +150,14 @@ HttpResult run(const QUrl& url, const QByteArray& verb, const QByteArray& body,
 }
 } // namespace
 
-HttpResult httpGet(const QUrl& url, const QByteArray& bearer, int timeoutMs) {
-    return run(url, "GET", {}, bearer, timeoutMs);
+HttpResult httpGet(const QUrl& url, const QByteArray& bearer, int timeoutMs,
+                   const QList<QSslCertificate>& trusted) {
+    return run(url, "GET", {}, bearer, timeoutMs, trusted);
 }
 
 HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer,
-                    int timeoutMs) {
-    return run(url, "POST", body, bearer, timeoutMs);
+                    int timeoutMs, const QList<QSslCertificate>& trusted) {
+    return run(url, "POST", body, bearer, timeoutMs, trusted);
 }
 
 } // namespace herald::test

@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSslCertificate>
 #include <QStringList>
 #include <QUrl>
 #include <memory>
@@ -10,11 +11,15 @@
 namespace herald::test {
 
 // A real herald-server child process on a free loopback port (--listen 127.0.0.1:0; the bound
-// port is read from its first stdout line). Stopped with SIGTERM, then killed, on destruction.
+// port and scheme are read from its first stdout line). Stopped with SIGTERM, then killed, on
+// destruction. A node started with tls_cert speaks https/wss: give it the CA to trust first.
 class ServerProcess {
 public:
     explicit ServerProcess(QStringList extraArgs = {}, QStringList extraEnv = {});
     ~ServerProcess();
+
+    // The CA certificates that the readiness check trusts when the node speaks TLS.
+    void trust(QList<QSslCertificate> authorities) { trusted_ = std::move(authorities); }
 
     // Starts and waits (poll with deadline) until /readyz answers; false with a message on failure.
     bool start(QString* error, int timeoutMs = 20000);
@@ -23,6 +28,7 @@ public:
     void kill();
 
     quint16 port() const { return port_; }
+    bool isTls() const { return tls_; }
     QUrl httpUrl(const QString& path) const;
     QUrl wsUrl(const QString& pathAndQuery) const;
     QString output() const; // stdout + stderr so far, for failure messages
@@ -35,6 +41,8 @@ private:
     QStringList env_;
     std::unique_ptr<QProcess> process_;
     quint16 port_ = 0;
+    bool tls_ = false;
+    QList<QSslCertificate> trusted_;
     mutable QByteArray captured_;
 };
 
@@ -44,9 +52,11 @@ struct HttpResult {
     QJsonObject json() const;
 };
 
-// Blocking-with-deadline HTTP helpers for tests (run a local event loop).
-HttpResult httpGet(const QUrl& url, const QByteArray& bearer = {}, int timeoutMs = 10000);
+// Blocking-with-deadline HTTP helpers for tests (run a local event loop). For https, `trusted`
+// are the only CA certificates accepted (none given: the system's).
+HttpResult httpGet(const QUrl& url, const QByteArray& bearer = {}, int timeoutMs = 10000,
+                   const QList<QSslCertificate>& trusted = {});
 HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer = {},
-                    int timeoutMs = 10000);
+                    int timeoutMs = 10000, const QList<QSslCertificate>& trusted = {});
 
 } // namespace herald::test

@@ -7,10 +7,11 @@
 // here (as root). A missing prerequisite is a failure, never a silent skip. Every wait polls
 // with a deadline; there are no fixed sleeps. The last line is "N passed, M failed".
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -98,8 +99,8 @@ function spawnNode(extraArgs) {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('second node printed no address')); }, START_MS);
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      const m = /listening on http:\/\/([0-9.]+):(\d+)/.exec(stdout);
-      if (m) { clearTimeout(timer); resolve({ child, base: `http://${m[1]}:${m[2]}` }); }
+      const m = /listening on (https?):\/\/([0-9.]+):(\d+)/.exec(stdout);
+      if (m) { clearTimeout(timer); resolve({ child, base: `${m[1]}://${m[2]}:${m[3]}` }); }
     });
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
   });
@@ -384,6 +385,37 @@ async function main() {
       await foreign.close();
       evilServer.close();
       node.child.kill('SIGKILL');
+    }
+  });
+
+  await test('the demo page over https:// goes live on wss:// (tls_cert/tls_key)', async () => {
+    // A certificate made for this run; the browser context accepts it without a trusted CA.
+    const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
+    let node = null;
+    const secure = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                               '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+                               '-days', '2', '-subj', '/CN=herald-browser-test',
+                               '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      node = await spawnNode(['--dev', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+      if (!node.base.startsWith('https://')) throw new Error(`TLS node reported ${node.base}`);
+      const tlsPage = await secure.newPage();
+      watch(tlsPage, 'https page');
+      const res = await tlsPage.goto(node.base + '/', { timeout: WAIT_MS });
+      if (!res || res.status() !== 200) throw new Error(`GET / over https answered ${res && res.status()}`);
+      // An https page may only open wss:// (Chromium blocks ws:// from it): Live means wss works.
+      await waitForText(tlsPage, '#state-text', 'Live', 'connection state over TLS');
+      await tlsPage.evaluate(() => fetch('/api/publish', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ stream: 'promotional', data: { over: 'tls' } }),
+      }));
+      await waitForText(tlsPage, '#log li:first-child code', '{"over":"tls"}', 'message over wss');
+      await tlsPage.close();
+    } finally {
+      await secure.close();
+      if (node) node.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
