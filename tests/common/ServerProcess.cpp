@@ -1,5 +1,7 @@
 #include "tests/common/ServerProcess.h"
 
+#include <QFile>
+
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QEventLoop>
@@ -158,6 +160,16 @@ HttpResult httpGet(const QUrl& url, const QByteArray& bearer, int timeoutMs,
 HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer,
                     int timeoutMs, const QList<QSslCertificate>& trusted) {
     return run(url, "POST", body, bearer, timeoutMs, trusted);
+}
+
+qint64 ServerProcess::rssKb(qint64 pid) {
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray& line : status.readAll().split('\n'))
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong();
+    return -1;
 }
 
 } // namespace herald::test

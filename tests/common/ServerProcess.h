@@ -35,6 +35,8 @@ public:
     QProcess& process() { return *process_; }
 
     static QString binary(const QString& name); // $HERALD_BIN_DIR/name
+    // Resident memory of a process in kB (from /proc), -1 when unknown.
+    static qint64 rssKb(qint64 pid);
 
 private:
     QStringList args_;

@@ -30,16 +30,6 @@ QStringList serverEnvironment() {
 constexpr qint64 kAllowedGrowthKb = 2048;
 const QByteArray kAdminToken = "admin-token-for-tests";
 
-qint64 rssKb(qint64 pid) {
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray& line : status.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return -1;
-}
-
 qint64 metric(ServerProcess& node, const QByteArray& sample) {
     const QByteArray text = httpGet(node.httpUrl(QStringLiteral("/metrics"))).body;
     for (const QByteArray& line : text.split('\n'))
@@ -58,7 +48,7 @@ class TestRefusals : public QObject {
         QString problem;
         QCOMPARE(raw::refuseMany(node.port(), request, kWarmUp, closeCode, &problem), kWarmUp);
         const qint64 pid = node.process().processId();
-        const qint64 before = rssKb(pid);
+        const qint64 before = ServerProcess::rssKb(pid);
         QVERIFY(before > 0);
         const qint64 countedBefore =
             metric(node, "herald_ws_refusals_total{reason=\"" + reason + "\"}");
@@ -68,7 +58,7 @@ class TestRefusals : public QObject {
                  countedBefore + kRefusals);
         // Every refused connection is gone from the node (lingering closes ended).
         QTRY_COMPARE_WITH_TIMEOUT(metric(node, "herald_connections"), held, 20000);
-        const qint64 after = rssKb(pid);
+        const qint64 after = ServerProcess::rssKb(pid);
         qInfo("%s: RSS %lld kB before, %lld kB after %d refusals (%+lld kB)", reason.constData(),
               before, after, kRefusals, after - before);
         QVERIFY2(after - before <= kAllowedGrowthKb,

@@ -45,15 +45,6 @@ int openFiles(qint64 pid) {
                                 .size());
 }
 
-qint64 rssKb(qint64 pid) {
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray& line : status.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return -1;
-}
 } // namespace
 
 class TestTls : public QObject {
@@ -379,7 +370,7 @@ private Q_SLOTS:
             QCOMPARE(failHandshakes(node.port(), kind, kWarmUp, &problem, kParallel), kWarmUp);
         QTRY_COMPARE_WITH_TIMEOUT(metric(node, failures), qint64(kWarmUp * kinds.size()), 30000);
         const qint64 pid = node.process().processId();
-        const qint64 before = rssKb(pid);
+        const qint64 before = ServerProcess::rssKb(pid);
         const int filesBefore = openFiles(pid);
         QVERIFY(before > 0);
         for (BadHandshake kind : kinds) {
@@ -391,7 +382,7 @@ private Q_SLOTS:
         // Every socket is closed...
         QTRY_VERIFY_WITH_TIMEOUT(openFiles(pid) <= filesBefore, 20000);
         // ...and its memory given back.
-        const qint64 after = rssKb(pid);
+        const qint64 after = ServerProcess::rssKb(pid);
         qInfo("RSS %lld kB before, %lld kB after %lld failed handshakes (%+lld kB)", before, after,
               qint64(kEach * kinds.size()), after - before);
         // AddressSanitizer keeps freed memory in quarantine, so RSS says nothing in such a
