@@ -60,11 +60,12 @@ SourceLimiter::Settings limiterSettings(const Config& config) {
 
 } // namespace
 
-Gateway::Gateway(const Config& config, Hub& hub, const Authenticator& auth, HttpHandler httpHandler,
-                 std::optional<TlsCredentials> tls, QObject* parent)
+Gateway::Gateway(const Config& config, Hub& hub, WriteBatcher& batcher, const Authenticator& auth,
+                 HttpHandler httpHandler, std::optional<TlsCredentials> tls, QObject* parent)
     : QObject(parent)
     , config_(config)
     , hub_(hub)
+    , batcher_(batcher)
     , auth_(auth)
     , httpHandler_(std::move(httpHandler))
     , origins_(config.allowedOrigins, config.devMode)

@@ -26,8 +26,9 @@ public:
     using HttpHandler = std::function<void(const HttpRequest&, std::function<void(HttpResponse)>)>;
 
     // With `tls`, the port speaks only https:// and wss://.
-    Gateway(const Config& config, Hub& hub, const Authenticator& auth, HttpHandler httpHandler,
-            std::optional<TlsCredentials> tls, QObject* parent = nullptr);
+    // `batcher` writes the connections' frames; it must outlive every session (the Node owns it).
+    Gateway(const Config& config, Hub& hub, WriteBatcher& batcher, const Authenticator& auth,
+            HttpHandler httpHandler, std::optional<TlsCredentials> tls, QObject* parent = nullptr);
 
     bool listen(QString* error);
     QHostAddress address() const { return server_.serverAddress(); }
@@ -59,6 +60,7 @@ private:
 
     const Config& config_;
     Hub& hub_;
+    WriteBatcher& batcher_;
     const Authenticator& auth_;
     HttpHandler httpHandler_;
     Listener server_;
@@ -67,7 +69,6 @@ private:
     OriginPolicy origins_;
     SourceLimiter limiter_;
     QTimer pruneTimer_;
-    WriteBatcher batcher_;
     bool draining_ = false;
 };
 

@@ -83,7 +83,7 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
     api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, auth_,
                                      [this] { return status_; });
     gateway_ = std::make_unique<Gateway>(
-        config_, *hub_, auth_,
+        config_, *hub_, batcher_, auth_,
         [this](const HttpRequest& request, HttpApi::Respond respond) {
             api_->handle(request, std::move(respond));
         },

@@ -59,6 +59,7 @@ private:
     Metrics metrics_;
     NodeStatus status_;
     std::unique_ptr<Broker> broker_;
+    WriteBatcher batcher_; // before hub_: the sessions' queues refer to it until they go
     std::unique_ptr<Hub> hub_;
     std::unique_ptr<Presence> presence_;
     QTimer rateTimer_;
