@@ -367,6 +367,9 @@ int failHandshakes(quint16 port, BadHandshake kind, int count, QString* problem,
     QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
     if (count > 0)
         loop.exec();
+    // The sockets die with `loop`, after startOne: none may call back into it on the way.
+    for (QTcpSocket* s : loop.findChildren<QTcpSocket*>())
+        s->disconnect();
     if (finished < count && problem && problem->isEmpty())
         *problem = QStringLiteral("%1 of %2 connections did not end in time")
                        .arg(count - finished)
