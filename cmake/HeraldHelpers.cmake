@@ -57,10 +57,11 @@ function(herald_add_executable name)
   install(TARGETS ${name} RUNTIME DESTINATION bin COMPONENT ${ARG_COMPONENT})
 endfunction()
 
-# herald_add_test(name SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s]): one QtTest executable,
-# registered with ctest. Tests find the binaries under test through HERALD_BIN_DIR.
+# herald_add_test(name SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s] [FAST_UNWIND]): one QtTest
+# executable, registered with ctest. Tests find the binaries under test through HERALD_BIN_DIR.
+# FAST_UNWIND: see herald_sanitize_test.
 function(herald_add_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "FAST_UNWIND" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE Qt6::Test ${ARG_LIBS})
   target_include_directories(${name} PRIVATE ${HERALD_ROOT})
@@ -74,25 +75,40 @@ function(herald_add_test name)
     TIMEOUT ${ARG_TIMEOUT}
     LABELS "${ARG_LABELS}"
     ENVIRONMENT "HERALD_BIN_DIR=${CMAKE_BINARY_DIR}/bin;HERALD_SOURCE_DIR=${HERALD_ROOT};QT_QPA_PLATFORM=offscreen")
-  herald_sanitize_test(${name})
+  if(ARG_FAST_UNWIND)
+    herald_sanitize_test(${name} FAST_UNWIND)
+  else()
+    herald_sanitize_test(${name})
+  endif()
 endfunction()
 
-# herald_sanitize_test(name): in a HERALD_SANITIZE build, the test and every process it starts
-# (herald-server, heraldctl: they inherit the environment) write their ASan, LeakSanitizer and
-# UBSan reports to sanitizer-reports/<name>/ rather than to a stderr nobody may read, and the
-# test `sanitizer_reports` (tests/sanitize), which ctest runs after all of them, fails if any
-# report exists and prints them. A leak in a child therefore fails the run even when the test
-# never looks at the child's exit code. herald_add_test() calls it; call it for a plain add_test().
+# herald_sanitize_test(name [FAST_UNWIND]): in a HERALD_SANITIZE build, the test and every process
+# it starts (herald-server, heraldctl: they inherit the environment) write their ASan,
+# LeakSanitizer and UBSan reports to sanitizer-reports/<name>/ rather than to a stderr nobody may
+# read, and the test `sanitizer_reports` (tests/sanitize), which ctest runs after all of them,
+# fails if any report exists and prints them. A leak in a child therefore fails the run even when
+# the test never looks at the child's exit code. herald_add_test() calls it; call it for a plain
+# add_test().
 function(herald_sanitize_test name)
   if(NOT HERALD_SANITIZE)
     return()
   endif()
+  cmake_parse_arguments(ARG "FAST_UNWIND" "" "" ${ARGN})
   set(log ${CMAKE_BINARY_DIR}/sanitizer-reports/${name}/report)
   # fast_unwind_on_malloc=0: Qt is built without frame pointers, so the fast unwinder loses the
   # allocation stack at the first Qt frame, and a leak report would not show which Herald code
-  # (or which Qt code) allocated. The slow unwinder costs little at this suite's size.
+  # (or which Qt code) allocated. The slow unwinder costs little for most tests, but it makes
+  # every allocation walk DWARF tables: thousands of TLS handshakes (OpenSSL allocates hundreds
+  # of times in each) run about 35 times slower with it, and such a test (FAST_UNWIND) keeps the
+  # fast unwinder. Its leak reports still name the allocating frame; they stop at the first
+  # library frame above it.
+  if(ARG_FAST_UNWIND)
+    set(unwind 1)
+  else()
+    set(unwind 0)
+  endif()
   set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
-    "ASAN_OPTIONS=log_path=${log}:detect_leaks=1:fast_unwind_on_malloc=0"
+    "ASAN_OPTIONS=log_path=${log}:detect_leaks=1:fast_unwind_on_malloc=${unwind}"
     "LSAN_OPTIONS=suppressions=${HERALD_ROOT}/tests/sanitize/lsan.supp:print_suppressions=0"
     "UBSAN_OPTIONS=log_path=${log}:print_stacktrace=1:halt_on_error=1")
   set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED herald_sanitizer_reports)

@@ -4,6 +4,7 @@
 #include <QEventLoop>
 #include <QRandomGenerator>
 #include <QTimer>
+#include <list>
 
 namespace herald::test::raw {
 
@@ -158,12 +159,14 @@ int refuseMany(quint16 port, const QByteArray& request, int count, int closeCode
     int started = 0;
     int finished = 0;
     int good = 0;
+    // What each connection received; outlives its socket, whether it ended in time or not.
+    std::list<QByteArray> receivedBy;
     std::function<void()> startOne = [&] {
         if (started >= count)
             return;
         const int index = started++;
         auto* socket = new QTcpSocket(&loop);
-        auto* received = new QByteArray;
+        QByteArray* received = &receivedBy.emplace_back();
         socket->bind(QHostAddress(QStringLiteral("127.0.0.%1").arg(1 + index % 8)), 0);
         QObject::connect(socket, &QTcpSocket::connected, socket,
                          [socket, &request] { socket->write(request); });
@@ -184,7 +187,7 @@ int refuseMany(quint16 port, const QByteArray& request, int count, int closeCode
                                .arg(index)
                                .arg(QString::fromLatin1(
                                    received->left(300).toPercentEncoding(" :/{}\",")));
-            delete received;
+            received->clear();
             socket->deleteLater();
             ++finished;
             if (finished == count)
@@ -211,6 +214,9 @@ int refuseMany(quint16 port, const QByteArray& request, int count, int closeCode
     QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
     if (count > 0)
         loop.exec();
+    // The sockets die with `loop`, after startOne and receivedBy: none may call back into them.
+    for (QTcpSocket* s : loop.findChildren<QTcpSocket*>())
+        s->disconnect();
     if (finished < count && problem && problem->isEmpty())
         *problem =
             QStringLiteral("only %1 of %2 connections finished in time").arg(finished).arg(count);

@@ -10,6 +10,7 @@
 #include <QTest>
 #include <QTimer>
 #include <functional>
+#include <list>
 #include <sys/socket.h>
 
 namespace herald::test {
@@ -266,6 +267,8 @@ int failHandshakes(quint16 port, BadHandshake kind, int count, QString* problem,
             *problem = QStringLiteral("could not record a ClientHello");
         return 0;
     }
+    // What each connection received; outlives its socket, whether it ended in time or not.
+    std::list<QByteArray> receivedBy;
     std::function<void()> startOne = [&] {
         if (started >= count)
             return;
@@ -280,7 +283,7 @@ int failHandshakes(quint16 port, BadHandshake kind, int count, QString* problem,
         } else {
             socket = new QTcpSocket(&loop);
         }
-        auto* received = new QByteArray;
+        QByteArray* received = &receivedBy.emplace_back();
         socket->bind(QHostAddress(QStringLiteral("127.0.0.%1").arg(1 + index % 8)), 0);
         QObject::connect(socket, &QTcpSocket::connected, socket, [socket, kind, &hello] {
             switch (kind) {
@@ -342,7 +345,7 @@ int failHandshakes(quint16 port, BadHandshake kind, int count, QString* problem,
                                .arg(index)
                                .arg(socket->errorString(),
                                     QString::fromLatin1(received->left(200).toPercentEncoding()));
-            delete received;
+            received->clear();
             socket->deleteLater();
             if (++finished == count)
                 loop.quit();
@@ -367,7 +370,7 @@ int failHandshakes(quint16 port, BadHandshake kind, int count, QString* problem,
     QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
     if (count > 0)
         loop.exec();
-    // The sockets die with `loop`, after startOne: none may call back into it on the way.
+    // The sockets die with `loop`, after startOne and receivedBy: none may call back into them.
     for (QTcpSocket* s : loop.findChildren<QTcpSocket*>())
         s->disconnect();
     if (finished < count && problem && problem->isEmpty())

@@ -13,6 +13,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSslSocket>
+#include <QElapsedTimer>
 #include <QTest>
 #include <csignal>
 #include <memory>
@@ -374,7 +375,11 @@ private Q_SLOTS:
         const int filesBefore = openFiles(pid);
         QVERIFY(before > 0);
         for (BadHandshake kind : kinds) {
+            QElapsedTimer took;
+            took.start();
             const int good = failHandshakes(node.port(), kind, kEach, &problem, kParallel);
+            qInfo("kind %d: %d of %d as expected in %lld ms", int(kind), good, kEach,
+                  took.elapsed());
             QVERIFY2(good == kEach, qPrintable(problem));
         }
         QTRY_COMPARE_WITH_TIMEOUT(metric(node, failures), qint64((kWarmUp + kEach) * kinds.size()),
