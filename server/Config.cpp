@@ -1,5 +1,6 @@
 #include "server/Config.h"
 
+#include "server/HistoryPolicy.h"
 #include "shared/Version.h"
 
 #include <QCommandLineParser>
@@ -341,6 +342,18 @@ const QList<Setting>& settings() {
          "Raw Redis channels delivered as streams, e.g. "
          "change-notifier=public.config,other=public.x.",
          stringSetting(&Config::redisBridges)},
+        {"history",
+         "RULES",
+         "What streams keep for clients that resume: pattern:count:age, comma-separated "
+         "(default {default}); empty keeps nothing.",
+         {[](Config& c, const QString& v) -> std::optional<QString> {
+              auto policy = HistoryPolicy::parse(v);
+              if (auto* error = std::get_if<QString>(&policy))
+                  return *error;
+              c.history = v.trimmed();
+              return std::nullopt;
+          },
+          [](const Config& c) { return c.history; }}},
         {"heartbeat_interval", "DURATION",
          "How often nodes announce themselves (default {default}); a node "
          "silent for 3 intervals is dropped.",

@@ -70,6 +70,9 @@ struct Config {
     QString redisPrefix = QStringLiteral("herald:");
     QString redisBridges;           // "raw-channel=routing.key,..." (checked when the node starts)
     int heartbeatIntervalMs = 1000; // a node silent for 3 intervals leaves the cluster totals
+
+    // What each stream keeps for clients that resume (server/HistoryPolicy.h; checked at load).
+    QString history = QStringLiteral("public.*:100:1h,private.*:100:1h");
 };
 
 struct ConfigRequest {

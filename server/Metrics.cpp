@@ -86,6 +86,16 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
     single(out, "herald_drops_total", "counter", "Frames dropped (slow or closing connections).",
            m.drops);
     single(out, "herald_http_requests_total", "counter", "HTTP requests served.", m.httpRequests);
+    single(out, "herald_history_replayed_total", "counter",
+           "Messages replayed from history to clients that resumed with since.", m.historyReplayed);
+    single(out, "herald_resumes_incomplete_total", "counter",
+           "Resumes answered recovered:false (older messages were no longer kept).",
+           m.resumesIncomplete);
+    single(out, "herald_gaps_filled_total", "counter",
+           "Messages this node missed on the bus and delivered from history instead.",
+           m.gapsFilled);
+    single(out, "herald_gaps_unfilled_total", "counter",
+           "Gaps in a stream that history could no longer fill.", m.gapsUnfilled);
     if (m.tlsCertificateExpiry > 0) {
         single(out, "herald_tls_handshake_failures_total", "counter",
                "TLS handshakes that failed or timed out (plain HTTP on the TLS port included).",

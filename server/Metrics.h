@@ -33,6 +33,10 @@ struct Metrics {
     qint64 deliveries = 0;         // frames queued to client connections
     qint64 drops = 0;              // frames not delivered: slow consumer, closing connection
     qint64 httpRequests = 0;
+    qint64 historyReplayed = 0;      // messages replayed from history to clients that resumed
+    qint64 resumesIncomplete = 0;    // resumes answered recovered:false (the position was gone)
+    qint64 gapsFilled = 0;           // messages this node missed on the bus and took from history
+    qint64 gapsUnfilled = 0;         // gaps history could not fill (older messages already gone)
     qint64 tlsHandshakeFailures = 0; // failed, timed out, or plain HTTP on the TLS port
     qint64 tlsCertificateExpiry = 0; // Unix time the certificate in use expires; 0: no TLS
     QHash<ErrorCode, qint64> errors; // errors reported to clients and API callers, by code

@@ -20,25 +20,41 @@ Publisher::Publisher(const Config& config, QString nodeId, MessageIds& ids, Brok
     , metrics_(metrics) {}
 
 void Publisher::publish(const streams::StreamRef& stream, const QByteArray& dataJson, Done done) {
+    const QString key = stream.routingKey();
+    if (const auto retention = router_.retentionFor(key)) {
+        // Kept and published in one step by the broker, which gives the id (the message's
+        // position in the stream). No local-only fallback here: a message some clients saw but
+        // history never had would break the order every resume relies on.
+        auto finish = answerOnce(key, std::move(done));
+        broker_.publishKept(key, *retention, dataJson, nodeId_,
+                            [finish](std::variant<QString, Error> result) {
+                                if (auto* error = std::get_if<Error>(&result))
+                                    finish(QString(), *error);
+                                else
+                                    finish(std::get<QString>(result), std::nullopt);
+                            });
+        return;
+    }
     const QString id = ids_.next();
-    const QByteArray payload =
-        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), dataJson});
-    publishPayload(stream.routingKey(), id, payload, std::move(done));
+    const QByteArray payload = bus::encodeEnvelope(
+        {id, nodeId_, QDateTime::currentMSecsSinceEpoch(), dataJson, {}, false});
+    publishPayload(key, id, payload, std::move(done));
 }
 
 void Publisher::broadcast(const SystemNotice& notice, Done done) {
     const QString id = ids_.next();
     const QByteArray data = codec::encode(BroadcastRequest{notice});
     const QByteArray payload =
-        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), data});
+        bus::encodeEnvelope({id, nodeId_, QDateTime::currentMSecsSinceEpoch(), data, {}, false});
     publishPayload(streams::kSystemKey, id, payload, std::move(done));
 }
 
-void Publisher::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
-                               Done done) {
+std::function<void(const QString&, std::optional<Error>)> Publisher::answerOnce(const QString& key,
+                                                                                Done done) {
     // Answered once: by the broker, or by the timeout when the broker hangs (a frozen Redis).
     auto answered = std::make_shared<bool>(false);
-    auto finish = [this, key, id, done = std::move(done), answered](std::optional<Error> error) {
+    auto finish = [this, key, done = std::move(done), answered](const QString& id,
+                                                                std::optional<Error> error) {
         if (*answered)
             return;
         *answered = true;
@@ -49,7 +65,20 @@ void Publisher::publishPayload(const QString& key, const QString& id, const QByt
         if (done)
             done(PublishResult{id, key, error});
     };
-    broker_.publish(key, payload, [this, key, payload, finish](std::optional<Error> error) {
+    QTimer::singleShot(config_.publishTimeoutMs, this, [finish, ms = config_.publishTimeoutMs] {
+        finish(QString(),
+               Error{ErrorCode::Unavailable,
+                     QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
+                                    "still be delivered")
+                         .arg(ms)});
+    });
+    return finish;
+}
+
+void Publisher::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
+                               Done done) {
+    auto finish = answerOnce(key, std::move(done));
+    broker_.publish(key, payload, [this, key, id, payload, finish](std::optional<Error> error) {
         if (error && error->code == ErrorCode::Unavailable) {
             // The cluster is out of reach: this node's own subscribers still get the message,
             // and the caller is told plainly that the others did not.
@@ -57,17 +86,8 @@ void Publisher::publishPayload(const QString& key, const QString& id, const QByt
             error->message +=
                 QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
         }
-        finish(error);
+        finish(id, error);
     });
-    if (!*answered) {
-        QTimer::singleShot(config_.publishTimeoutMs, this, [finish, ms = config_.publishTimeoutMs] {
-            finish(
-                Error{ErrorCode::Unavailable,
-                      QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
-                                     "still be delivered")
-                          .arg(ms)});
-        });
-    }
 }
 
 } // namespace herald

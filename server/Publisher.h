@@ -36,6 +36,9 @@ public:
     void broadcast(const SystemNotice& notice, Done done);
 
 private:
+    // The one answer to a publish: the broker's, or a timeout's if the broker hangs.
+    std::function<void(const QString& id, std::optional<Error>)> answerOnce(const QString& key,
+                                                                            Done done);
     void publishPayload(const QString& key, const QString& id, const QByteArray& payload,
                         Done done);
 

@@ -1,5 +1,6 @@
 #include "server/RedisBroker.h"
 
+#include "server/RedisHistory.h"
 #include "shared/Streams.h"
 
 #include <QMetaObject>
@@ -66,6 +67,17 @@ RedisBroker::RedisBroker(RedisUrl url, QByteArray prefix, QList<QPair<QString, Q
         }
     }
     connect(&subscriber_, &RedisConnection::message, this, &RedisBroker::onMessage);
+    connect(&subscriber_, &RedisConnection::subscriptionConfirmed, this,
+            [this](const QByteArray& name, bool pattern) {
+                if (!name.startsWith(prefix_))
+                    return;
+                const QString key = QString::fromUtf8(name.mid(prefix_.size()));
+                if (keys_.contains(key) && isPattern(key.toUtf8()) == pattern)
+                    Q_EMIT keyLive(key);
+            });
+    // Before anything else on a new connection: a Redis that restarted without its data has
+    // lost the functions too, and every FCALL sent after this in the same pass finds them.
+    connect(&commands_, &RedisConnection::ready, this, &RedisBroker::loadFunctions);
     for (RedisConnection* c : {&subscriber_, &commands_}) {
         connect(c, &RedisConnection::ready, this, &RedisBroker::updateReady);
         connect(c, &RedisConnection::down, this, &RedisBroker::updateReady);
@@ -147,6 +159,40 @@ void RedisBroker::publish(const QString& key, const QByteArray& payload, Publish
                        QStringLiteral("redis refused the publish: ") +
                            (r.isError() ? r.errorText() : QStringLiteral("unexpected reply"))});
     });
+}
+
+void RedisBroker::loadFunctions() {
+    commands_.command({"FUNCTION", "LOAD", "REPLACE", redishistory::library()},
+                      [](const RedisReply& r) {
+                          if (r.isError() && !r.local)
+                              qCWarning(lcRedis).noquote()
+                                  << "cannot load Herald's Redis functions (history needs Redis "
+                                     "7.0 or later):"
+                                  << r.errorText();
+                      });
+}
+
+void RedisBroker::run(const QByteArrayList& argv, RedisConnection::Reply done) {
+    // RedisConnection answers a command sent while not connected on the next pass itself.
+    commands_.command(argv, std::move(done));
+}
+
+bool RedisBroker::isLive(const QString& key) const {
+    const QByteArray name = prefix_ + key.toUtf8();
+    return keys_.contains(key) && subscriber_.isConfirmed(name, isPattern(key.toUtf8()));
+}
+
+void RedisBroker::publishKept(const QString& key, const Retention& retention,
+                              const QByteArray& dataJson, const QString& origin, KeptDone done) {
+    run(redishistory::publishCommand(prefix_, key, retention, dataJson, origin),
+        [done = std::move(done)](const RedisReply& r) {
+            done(redishistory::parsePublishReply(r));
+        });
+}
+
+void RedisBroker::readHistory(const QString& key, const QString& after, int limit, ReadDone done) {
+    run(redishistory::readCommand(prefix_, key, after, limit),
+        [done = std::move(done)](const RedisReply& r) { done(redishistory::parseReadReply(r)); });
 }
 
 void RedisBroker::onMessage(const QByteArray& channel, const QByteArray& payload,

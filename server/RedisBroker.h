@@ -38,6 +38,11 @@ public:
     // done is called exactly once, never inside publish(): nullopt once Redis accepted the
     // PUBLISH, else Error{Unavailable}.
     void publish(const QString& key, const QByteArray& payload, PublishDone done) override;
+    // Through the Redis functions of server/RedisHistory.h (loaded on every connect).
+    void publishKept(const QString& key, const Retention& retention, const QByteArray& dataJson,
+                     const QString& origin, KeptDone done) override;
+    void readHistory(const QString& key, const QString& after, int limit, ReadDone done) override;
+    bool isLive(const QString& key) const override;
     // True only while both connections are Ready (and the subscriptions are confirmed).
     bool isReady() const override { return subscriber_.isReady() && commands_.isReady(); }
     QString describe() const override;
@@ -50,6 +55,9 @@ public:
 private:
     void onMessage(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
     void updateReady();
+    void loadFunctions();
+    // Runs `argv` on the commands connection, or answers `unavailable` on the next pass.
+    void run(const QByteArrayList& argv, RedisConnection::Reply done);
 
     RedisUrl url_;
     QByteArray prefix_;

@@ -310,6 +310,8 @@ void RedisConnection::closeSocket(bool destroying) {
     pubsubContext_ = false;
     awaitingChannels_.clear();
     awaitingPatterns_.clear();
+    confirmedChannels_.clear();
+    confirmedPatterns_.clear();
 }
 
 int RedisConnection::nextDelayMs() {
@@ -415,10 +417,13 @@ void RedisConnection::changeSubscription(QSet<QByteArray>& set, const char* verb
                                          const QByteArray& name, bool add) {
     if (add == set.contains(name))
         return; // already in the wanted state
-    if (add)
+    if (add) {
         set.insert(name);
-    else
+    } else {
         set.remove(name);
+        confirmedChannels_.remove(name);
+        confirmedPatterns_.remove(name);
+    }
     // Before the replay the set alone is enough: the replay sends it.
     if (subscriptionsLive_ && socket_)
         sendSubscription(verb, {name});
@@ -442,7 +447,14 @@ void RedisConnection::onPubSub(const RedisReply& r) {
         if (patterns_.contains(pattern))
             Q_EMIT message(element(r, 2), element(r, 3), pattern);
     } else if (kind == "subscribe" || kind == "psubscribe") {
-        (kind == "subscribe" ? awaitingChannels_ : awaitingPatterns_).remove(element(r, 1));
+        const bool channel = kind == "subscribe";
+        const QByteArray name = element(r, 1);
+        (channel ? awaitingChannels_ : awaitingPatterns_).remove(name);
+        // A confirmation that raced an unsubscribe is not a subscription any more.
+        if ((channel ? channels_ : patterns_).contains(name)) {
+            (channel ? confirmedChannels_ : confirmedPatterns_).insert(name);
+            Q_EMIT subscriptionConfirmed(name, !channel);
+        }
         if (state_ == State::Connecting && subscriptionsLive_ && awaitingChannels_.isEmpty() &&
             awaitingPatterns_.isEmpty())
             becomeReady();

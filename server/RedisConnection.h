@@ -91,6 +91,10 @@ public:
     }
     const QSet<QByteArray>& channels() const { return channels_; }
     const QSet<QByteArray>& patterns() const { return patterns_; }
+    // Redis confirmed the subscription on the current connection (messages now arrive).
+    bool isConfirmed(const QByteArray& name, bool pattern) const {
+        return (pattern ? confirmedPatterns_ : confirmedChannels_).contains(name);
+    }
 
 Q_SIGNALS:
     void ready();
@@ -98,6 +102,8 @@ Q_SIGNALS:
     // A published message. `pattern` is empty for a SUBSCRIBE'd channel, else the PSUBSCRIBE
     // pattern that matched `channel`. Slots may take just (channel, payload).
     void message(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
+    // Redis confirmed a (P)SUBSCRIBE: after subscribe() and again after every reconnect.
+    void subscriptionConfirmed(const QByteArray& name, bool pattern);
 
 private:
     struct SocketSignal; // marks "inside a slot of socket_": the socket is then deleted later
@@ -145,6 +151,8 @@ private:
     QSet<QByteArray> patterns_;
     QSet<QByteArray> awaitingChannels_; // replay confirmations still due before Ready
     QSet<QByteArray> awaitingPatterns_;
+    QSet<QByteArray> confirmedChannels_; // on the current socket
+    QSet<QByteArray> confirmedPatterns_;
     bool subscriptionsLive_ = false; // the replay went out on this socket: send changes directly
     bool pubsubContext_ = false;     // subscriptions sent: replies without a command are pub/sub
 

@@ -14,6 +14,15 @@ namespace herald {
 
 using streams::Kind;
 
+namespace {
+HistoryPolicy policyOf(const Config& config) {
+    // Checked when the configuration was loaded; a bad spec cannot get here.
+    auto policy = HistoryPolicy::parse(config.history);
+    return std::holds_alternative<HistoryPolicy>(policy) ? std::get<HistoryPolicy>(policy)
+                                                         : HistoryPolicy{};
+}
+} // namespace
+
 Router::Router(const Config& config, Hub& hub, MessageIds& ids, Broker& broker, Metrics& metrics,
                QObject* parent)
     : QObject(parent)
@@ -21,7 +30,10 @@ Router::Router(const Config& config, Hub& hub, MessageIds& ids, Broker& broker, 
     , hub_(hub)
     , ids_(ids)
     , broker_(broker)
-    , metrics_(metrics) {
+    , metrics_(metrics)
+    , continuity_(
+          broker, policyOf(config), metrics,
+          [this](const QString& key, const Frame& frame) { sendToSubscribers(key, frame); }) {
     connect(&broker_, &Broker::dataArrived, this, &Router::deliver);
     broker_.subscribe(streams::kSystemKey); // fixed channel: every connection gets it
     onlineTimer_.setInterval(config_.onlineIntervalMs);
@@ -53,34 +65,182 @@ std::optional<streams::StreamRef> Router::resolveOrRefuse(Session& session, cons
 }
 
 void Router::subscribe(Session& session, const SubscribeRequest& request) {
-    QStringList accepted;
-    bool wantsOnline = false;
+    auto pending = std::make_shared<PendingSubscribe>();
+    pending->session = &session;
+    int subscriptions = fanout_.subscriptionCount(&session) + pendingCount(&session);
     for (const QString& spec : request.streams) {
         const auto resolved = resolveOrRefuse(session, spec);
         if (!resolved)
             continue;
         const streams::StreamRef& ref = *resolved;
         const QString key = ref.routingKey();
-        if (ref.kind == Kind::System || fanout_.isSubscribed(&session, key)) {
-            accepted.append(key);
+        if (ref.kind == Kind::System || fanout_.isSubscribed(&session, key) ||
+            isPending(&session, key) || pending->accepted.contains(key)) {
+            pending->accepted.append(key);
             continue;
         }
-        if (fanout_.subscriptionCount(&session) >= config_.maxSubscriptions) {
+        if (subscriptions >= config_.maxSubscriptions) {
             session.sendError(ErrorCode::TooManySubscriptions,
                               QStringLiteral("at most %1 subscriptions per connection")
                                   .arg(config_.maxSubscriptions),
                               spec);
             continue;
         }
-        if (fanout_.add(&session, key) && ref.kind != Kind::Online)
-            broker_.subscribe(key);
-        wantsOnline = wantsOnline || ref.kind == Kind::Online;
-        accepted.append(key);
+        ++subscriptions;
+        auto join = std::make_shared<StreamJoin>();
+        join->key = key;
+        if (request.since.contains(spec))
+            join->since = request.since.value(spec);
+        else if (request.since.contains(key))
+            join->since = request.since.value(key);
+        retain(key);
+        pending->joins.push_back(join);
+        pending->accepted.append(key);
     }
-    if (!accepted.isEmpty())
-        session.sendEvent(SubscribedEvent{accepted});
+    if (pending->accepted.isEmpty())
+        return;
+    bool allReady = true;
+    for (const auto& join : pending->joins)
+        allReady = continuity_.readyNow(join) && allReady;
+    if (allReady)
+        return answer(*pending);
+    pending_[&session].push_back(pending);
+    // Never ready inside join(): every join is registered before the first can finish.
+    for (const auto& join : pending->joins) {
+        join->onReady = [this, pending] { finishIfReady(pending); };
+        continuity_.join(join);
+    }
+}
+
+void Router::finishIfReady(const std::shared_ptr<PendingSubscribe>& pending) {
+    for (const auto& join : pending->joins)
+        if (!join->ready && !join->cancelled)
+            return;
+    const auto it = pending_.find(pending->session);
+    if (it == pending_.end())
+        return;
+    std::erase(it->second, pending);
+    if (it->second.empty())
+        pending_.erase(it);
+    answer(*pending);
+}
+
+void Router::answer(const PendingSubscribe& pending) {
+    if (pending.accepted.isEmpty())
+        return; // every stream of it was unsubscribed while it was set up
+    Session& session = *pending.session;
+    SubscribedEvent event{pending.accepted, {}, {}};
+    for (const auto& join : pending.joins) {
+        if (join->cancelled)
+            continue;
+        // Now, not when the join became ready: all up to here is replayed or was sent live.
+        if (continuity_.retentionFor(join->key))
+            event.positions.insert(join->key, continuity_.lastIdOf(join->key));
+        if (join->since)
+            event.recovered.insert(join->key, join->recovered);
+    }
+    const quint64 sessionId = session.id();
+    session.sendEvent(event);
+    bool wantsOnline = false;
+    for (const auto& join : pending.joins) {
+        continuity_.leave(join);
+        if (join->cancelled)
+            continue;
+        // From here on the fan-out index delivers: nothing arrives between replay and live.
+        metrics_.historyReplayed += sendReplay(session, *join);
+        if (!hub_.session(sessionId))
+            return; // closed by a replay its queue could not take; forget() cleaned up
+        fanout_.add(&session, join->key);
+        wantsOnline = wantsOnline || join->key == streams::kOnlineKey;
+    }
     if (wantsOnline)
         session.sendEvent(onlineNow());
+}
+
+qint64 Router::sendReplay(Session& session, const StreamJoin& join) {
+    if (!join.since)
+        return 0;
+    qint64 sent = 0;
+    std::optional<streamid::Position> last = streamid::parse(*join.since);
+    for (const auto& [position, frame] : join.replay) {
+        if (last && position <= *last)
+            continue;
+        sent += session.send(frame) ? 1 : 0;
+        last = position;
+    }
+    for (const auto& [position, frame] : join.live) {
+        if (last && position <= *last)
+            continue; // in the replay too
+        session.send(frame);
+        last = position;
+    }
+    return sent;
+}
+
+bool Router::isPending(Session* session, const QString& key) const {
+    const auto it = pending_.find(session);
+    if (it == pending_.end())
+        return false;
+    for (const auto& pending : it->second)
+        for (const auto& join : pending->joins)
+            if (join->key == key && !join->cancelled)
+                return true;
+    return false;
+}
+
+int Router::pendingCount(Session* session) const {
+    const auto it = pending_.find(session);
+    int count = 0;
+    if (it != pending_.end())
+        for (const auto& pending : it->second)
+            for (const auto& join : pending->joins)
+                count += join->cancelled ? 0 : 1;
+    return count;
+}
+
+void Router::cancelPending(Session* session, const QString& key) {
+    const auto it = pending_.find(session);
+    if (it == pending_.end())
+        return;
+    const auto requests = it->second; // finishIfReady below may change the list
+    for (const auto& pending : requests) {
+        for (const auto& join : pending->joins) {
+            if (join->cancelled || (!key.isEmpty() && join->key != key))
+                continue;
+            join->cancelled = true;
+            continuity_.leave(join);
+            release(join->key);
+        }
+        if (key.isEmpty()) {
+            pending->joins.clear();
+        } else {
+            pending->accepted.removeAll(key);
+        }
+    }
+    if (key.isEmpty()) {
+        pending_.erase(session);
+        return;
+    }
+    for (const auto& pending : requests)
+        finishIfReady(pending); // the cancelled join may have been the last one waited for
+}
+
+void Router::retain(const QString& key) {
+    if (key == streams::kOnlineKey)
+        return; // this node's own feed, not a broker key
+    if (++brokerRefs_[key] == 1) {
+        continuity_.track(key);
+        broker_.subscribe(key);
+    }
+}
+
+void Router::release(const QString& key) {
+    const auto it = brokerRefs_.find(key);
+    if (it == brokerRefs_.end() || --it.value() > 0)
+        return;
+    brokerRefs_.erase(it);
+    continuity_.untrack(key);
+    broker_.unsubscribe(key);
 }
 
 void Router::unsubscribe(Session& session, const UnsubscribeRequest& request) {
@@ -90,8 +250,12 @@ void Router::unsubscribe(Session& session, const UnsubscribeRequest& request) {
         if (!resolved)
             continue;
         const QString key = resolved->routingKey();
-        if (fanout_.remove(&session, key) && key != streams::kOnlineKey)
-            broker_.unsubscribe(key);
+        if (isPending(&session, key))
+            cancelPending(&session, key);
+        if (fanout_.isSubscribed(&session, key)) {
+            fanout_.remove(&session, key);
+            release(key);
+        }
         removed.append(key);
     }
     if (!removed.isEmpty())
@@ -99,9 +263,11 @@ void Router::unsubscribe(Session& session, const UnsubscribeRequest& request) {
 }
 
 void Router::forget(Session& session) {
-    for (const QString& key : fanout_.removeAll(&session))
-        if (key != streams::kOnlineKey)
-            broker_.unsubscribe(key);
+    cancelPending(&session);
+    const QStringList keys = fanout_.keysOf(&session);
+    fanout_.removeAll(&session);
+    for (const QString& key : keys)
+        release(key);
 }
 
 void Router::deliver(const QString& key, const QByteArray& payload) {
@@ -126,7 +292,7 @@ void Router::deliver(const QString& key, const QByteArray& payload) {
             codec::encode(SystemEvent{message.id, std::get<BroadcastRequest>(notice).notice})));
         return;
     }
-    sendToSubscribers(key, Frame::text(bus::encodeMessageFrame(key, message.id, message.dataJson)));
+    continuity_.arrive(key, std::move(message));
 }
 
 qint64 Router::sendToSubscribers(const QString& key, const Frame& frame) {

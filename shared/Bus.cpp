@@ -29,9 +29,11 @@ std::variant<QByteArray, Error> compactJsonValue(const QByteArray& json) {
 }
 
 QByteArray encodeEnvelope(const Message& m) {
-    const QJsonObject header{{QStringLiteral("id"), m.id},
-                             {QStringLiteral("origin"), m.origin},
-                             {QStringLiteral("ts"), m.publishedMs}};
+    QJsonObject header{{QStringLiteral("id"), m.id},
+                       {QStringLiteral("origin"), m.origin},
+                       {QStringLiteral("ts"), m.publishedMs}};
+    if (m.hasPrev)
+        header.insert(QStringLiteral("prev"), m.prev);
     return kEnvelopeMark + QJsonDocument(header).toJson(QJsonDocument::Compact) + '\n' + m.dataJson;
 }
 
@@ -48,6 +50,9 @@ std::variant<Message, Error> decode(const QByteArray& payload) {
         const QJsonObject h = header.object();
         m.id = h.value(QLatin1String("id")).toString();
         m.origin = h.value(QLatin1String("origin")).toString();
+        const QJsonValue prev = h.value(QLatin1String("prev"));
+        m.hasPrev = prev.isString();
+        m.prev = prev.toString();
         m.publishedMs = saturatingInteger(h.value(QLatin1String("ts")).toDouble());
         // Validated even from Herald's own nodes: anyone with Redis access can publish, and a
         // frame spliced from bad JSON would break every client that receives it.

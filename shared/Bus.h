@@ -8,7 +8,9 @@
 
 // Payloads on the broker. Herald's own publishes carry an envelope so that every node shows the
 // same message id; any other service may publish plain JSON, which becomes the message data.
-//   envelope:  "\x1e" {"id":"...","origin":"node","ts":<ms>} "\n" <data JSON>
+//   envelope:  "\x1e" {"id":"...","prev":"...","origin":"node","ts":<ms>} "\n" <data JSON>
+// "prev" is there only for streams that keep history: the id of the message before this one in
+// that stream ("" for the first), so a node that missed one on pub/sub notices the gap.
 // JSON text never starts with 0x1E, so the two forms cannot be confused.
 namespace herald::bus {
 
@@ -16,7 +18,9 @@ struct Message {
     QString id;     // empty for a plain payload: the receiving node assigns one
     QString origin; // node id, empty for a plain payload
     qint64 publishedMs = 0;
-    QByteArray dataJson; // the data, as compact JSON text
+    QByteArray dataJson;  // the data, as compact JSON text
+    QString prev;         // the stream's previous id, for streams with history; else empty
+    bool hasPrev = false; // the envelope said which id came before (possibly "": none)
 };
 
 QByteArray encodeEnvelope(const Message& message);

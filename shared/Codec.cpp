@@ -238,8 +238,21 @@ QByteArray encode(const ServerMessage& message) {
                       m.user.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(m.user)},
                      {QStringLiteral("protocol"), m.protocol}});
             } else if constexpr (std::is_same_v<T, SubscribedEvent>) {
-                return toJson({{event, QStringLiteral("subscribed")},
-                               {QStringLiteral("streams"), toArray(m.streams)}});
+                QJsonObject o{{event, QStringLiteral("subscribed")},
+                              {QStringLiteral("streams"), toArray(m.streams)}};
+                if (!m.positions.isEmpty()) {
+                    QJsonObject positions;
+                    for (auto it = m.positions.begin(); it != m.positions.end(); ++it)
+                        positions.insert(it.key(), it.value());
+                    o.insert(QStringLiteral("positions"), positions);
+                }
+                if (!m.recovered.isEmpty()) {
+                    QJsonObject recovered;
+                    for (auto it = m.recovered.begin(); it != m.recovered.end(); ++it)
+                        recovered.insert(it.key(), it.value());
+                    o.insert(QStringLiteral("recovered"), recovered);
+                }
+                return toJson(o);
             } else if constexpr (std::is_same_v<T, UnsubscribedEvent>) {
                 return toJson({{event, QStringLiteral("unsubscribed")},
                                {QStringLiteral("streams"), toArray(m.streams)}});
@@ -282,8 +295,16 @@ Decoded<ServerMessage> decodeServerMessage(QByteArrayView json) {
     if (name == QLatin1String("welcome"))
         return WelcomeEvent{str("node"), str("session"), str("user"),
                             o.value(QLatin1String("protocol")).toInt()};
-    if (name == QLatin1String("subscribed"))
-        return SubscribedEvent{toStringList(o.value(QLatin1String("streams")))};
+    if (name == QLatin1String("subscribed")) {
+        SubscribedEvent event{toStringList(o.value(QLatin1String("streams"))), {}, {}};
+        const QJsonObject positions = o.value(QLatin1String("positions")).toObject();
+        for (auto it = positions.begin(); it != positions.end(); ++it)
+            event.positions.insert(it.key(), it.value().toString());
+        const QJsonObject recovered = o.value(QLatin1String("recovered")).toObject();
+        for (auto it = recovered.begin(); it != recovered.end(); ++it)
+            event.recovered.insert(it.key(), it.value().toBool());
+        return event;
+    }
     if (name == QLatin1String("unsubscribed"))
         return UnsubscribedEvent{toStringList(o.value(QLatin1String("streams")))};
     if (name == QLatin1String("message")) {

@@ -37,6 +37,11 @@ struct WelcomeEvent {
 };
 struct SubscribedEvent {
     QStringList streams; // the routing keys now subscribed
+    // Streams that keep history: the id of the newest message at the moment of subscribing
+    // ("" when there is none yet), to resume from after a reconnect even if nothing arrived.
+    QHash<QString, QString> positions;
+    // Streams asked for with `since`: true when every later message was replayed.
+    QHash<QString, bool> recovered;
     bool operator==(const SubscribedEvent&) const = default;
 };
 struct UnsubscribedEvent {

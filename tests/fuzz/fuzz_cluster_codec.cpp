@@ -48,7 +48,8 @@ void checkPayload(QByteArrayView input) {
     const auto again = bus::decode(bus::encodeEnvelope(m));
     const bus::Message* m2 = std::get_if<bus::Message>(&again);
     fuzz::require(m2 && m2->id == m.id && m2->origin == m.origin &&
-                      m2->publishedMs == m.publishedMs && m2->dataJson == m.dataJson,
+                      m2->publishedMs == m.publishedMs && m2->dataJson == m.dataJson &&
+                      m2->hasPrev == m.hasPrev && m2->prev == m.prev,
                   "bus::decode", "decode(encodeEnvelope(message)) is not the message", input);
 
     // The hand-spliced frame against the codec, with strings from the input in every field.

@@ -111,7 +111,8 @@ private Q_SLOTS:
                 QString::fromLatin1(kApiToken), QStringLiteral("--jwt-secret"),
                 QString::fromLatin1(kJwtSecret), QStringLiteral("--heartbeat-interval"),
                 QStringLiteral("%1ms").arg(kHeartbeatMs), QStringLiteral("--redis-bridges"),
-                QStringLiteral("change-notifier=public.config")}));
+                QStringLiteral("change-notifier=public.config"), QStringLiteral("--history"),
+                QStringLiteral("public.*:100:1h,private.*:100:1h,public.live:0:1s")}));
             QVERIFY2(nodes_.back()->start(&error), qPrintable(error));
         }
         for (int i = 1; i <= 3; ++i)
@@ -223,42 +224,53 @@ private Q_SLOTS:
     }
 
     void redisOutageKeepsNodesServingAndRecovers() {
+        // "outage" keeps history, "live" (public.live:0) does not.
+        const QStringList streams{QStringLiteral("outage"), QStringLiteral("live")};
         auto local = std::make_unique<WsClient>();
         QVERIFY(local->open(node(1).wsUrl(QStringLiteral("/public"))));
-        local->subscribe({QStringLiteral("outage")});
+        local->subscribe(streams);
         auto remote = std::make_unique<WsClient>();
         QVERIFY(remote->open(node(2).wsUrl(QStringLiteral("/public"))));
-        remote->subscribe({QStringLiteral("outage")});
+        remote->subscribe(streams);
         QVERIFY(!local->waitFor(QStringLiteral("subscribed")).isEmpty() &&
                 !remote->waitFor(QStringLiteral("subscribed")).isEmpty());
 
         redis_->stop();
         QTRY_VERIFY_WITH_TIMEOUT(httpGet(node(1).httpUrl(QStringLiteral("/readyz"))).status == 503,
                                  15000);
-        // Publishes fail loudly, and this node's own subscribers still get them.
-        const HttpResult during =
-            publishVia(node(1), {{QStringLiteral("stream"), QStringLiteral("outage")},
-                                 {QStringLiteral("data"), 1}});
-        QCOMPARE(during.status, 503);
-        QCOMPARE(during.json()
-                     .value(QLatin1String("error"))
-                     .toObject()
-                     .value(QLatin1String("code"))
-                     .toString(),
-                 QStringLiteral("unavailable"));
-        QTRY_COMPARE(countMessages(*local, QStringLiteral("public.outage")), 1);
+        // Publishes fail loudly. A stream without history still reaches this node's own
+        // subscribers; one with history reaches nobody, since a message some clients saw but
+        // history never had would break every resume after it.
+        for (const QString& stream : streams) {
+            const HttpResult during = publishVia(
+                node(1), {{QStringLiteral("stream"), stream}, {QStringLiteral("data"), 1}});
+            QCOMPARE(during.status, 503);
+            QCOMPARE(during.json()
+                         .value(QLatin1String("error"))
+                         .toObject()
+                         .value(QLatin1String("code"))
+                         .toString(),
+                     QStringLiteral("unavailable"));
+        }
+        QTRY_COMPARE(countMessages(*local, QStringLiteral("public.live")), 1);
         QVERIFY(local->isOpen() && remote->isOpen() && u1a_->isOpen());
         local->send(R"({"event":"ping"})");
         QVERIFY(!local->waitFor(QStringLiteral("pong")).isEmpty());
+        QCOMPARE(countMessages(*local, QStringLiteral("public.outage")), 0);
 
         QString error;
         QVERIFY2(redis_->restart(&error), qPrintable(error));
         for (int i = 1; i <= 3; ++i)
             QTRY_VERIFY_WITH_TIMEOUT(
                 httpGet(node(i).httpUrl(QStringLiteral("/readyz"))).status == 200, 20000);
-        QVERIFY(flushed({local.get(), remote.get()}, node(3), QStringLiteral("public.outage")));
-        QCOMPARE(countMessages(*remote, QStringLiteral("public.outage")),
-                 1); // nothing from the outage leaked late
+        for (const QString& stream : streams)
+            QVERIFY(
+                flushed({local.get(), remote.get()}, node(3), QStringLiteral("public.") + stream));
+        // Nothing from the outage leaked late: each has the marker only (local: and its own).
+        QCOMPARE(countMessages(*remote, QStringLiteral("public.live")), 1);
+        QCOMPARE(countMessages(*remote, QStringLiteral("public.outage")), 1);
+        QCOMPARE(countMessages(*local, QStringLiteral("public.live")), 2);
+        QCOMPARE(countMessages(*local, QStringLiteral("public.outage")), 1);
         // 4 long-lived clients + these two; u1 counts once.
         for (int i = 1; i <= 3; ++i)
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 6, 2, 3), 20000);

@@ -44,6 +44,24 @@ public:
     void subscribe(const QString& key) override {
         ++subscribes[key];
         active.insert(key);
+        // Confirmed on the next pass, as Redis would.
+        QMetaObject::invokeMethod(
+            this,
+            [this, key] {
+                if (active.contains(key))
+                    Q_EMIT keyLive(key);
+            },
+            Qt::QueuedConnection);
+    }
+    bool isLive(const QString& key) const override { return active.contains(key); }
+    // History is tested with the embedded broker (tst_history); this one keeps none.
+    void publishKept(const QString&, const Retention&, const QByteArray&, const QString&,
+                     KeptDone done) override {
+        done(Error{ErrorCode::Unavailable, QStringLiteral("no history here")});
+    }
+    void readHistory(const QString&, const QString&, int, ReadDone done) override {
+        done(HistoryRead{
+            Error{ErrorCode::Unavailable, QStringLiteral("no history here")}, false, {}, {}});
     }
     void unsubscribe(const QString& key) override {
         ++unsubscribes[key];
@@ -101,6 +119,7 @@ private:
 private Q_SLOTS:
     void init() {
         config_ = Config{};
+        config_.history.clear(); // no stream keeps history with this broker
         config_.maxSubscriptions = 3;
         config_.maxOutboundBytes = 1000;
         metrics_ = Metrics{};
@@ -147,6 +166,10 @@ private Q_SLOTS:
         send(a, R"({"event":"subscribe","streams":["x"]})");
         send(b, R"({"event":"subscribe","streams":["x"]})");
         QCOMPARE(broker_->subscribes.value(QStringLiteral("public.x")), 1);
+        // Answered once the broker confirmed the subscription (the next pass here).
+        QCOMPARE(b.transport->events(QStringLiteral("subscribed")).size(), 0);
+        QTRY_COMPARE(b.transport->events(QStringLiteral("subscribed")).size(), 1);
+        QCOMPARE(a.transport->events(QStringLiteral("subscribed")).size(), 1);
         send(a, R"({"event":"unsubscribe","streams":["x"]})");
         QCOMPARE(broker_->unsubscribes.value(QStringLiteral("public.x")), 0);
         QCOMPARE(hub_->router().streamCount(), 1);
@@ -185,7 +208,7 @@ private Q_SLOTS:
     void adminsMayWatchAnyStream() {
         const Client admin = attach({Identity::Role::Admin, {}, 0});
         send(admin, R"({"event":"subscribe","streams":["private.bob.inbox"]})");
-        QCOMPARE(admin.transport->events(QStringLiteral("subscribed")).size(), 1);
+        QTRY_COMPARE(admin.transport->events(QStringLiteral("subscribed")).size(), 1);
         const Client anonymous = attach();
         send(anonymous, R"({"event":"subscribe","streams":["private.bob.inbox"]})");
         QCOMPARE(anonymous.transport->events(QStringLiteral("error")).size(), 1);
@@ -209,6 +232,7 @@ private Q_SLOTS:
         const Client fast = attach();
         send(slow, R"({"event":"subscribe","streams":["x"]})");
         send(fast, R"({"event":"subscribe","streams":["x"]})");
+        QTRY_COMPARE(slow.transport->events(QStringLiteral("subscribed")).size(), 1);
         slow.transport->pending = config_.maxOutboundBytes + 1;
         publish(QStringLiteral("public.x"), "1");
         QTRY_COMPARE(fast.transport->events(QStringLiteral("message")).size(), 1);
@@ -235,6 +259,7 @@ private Q_SLOTS:
     void plainPayloadsFromOtherServicesAndMalformedOnes() {
         const Client c = attach();
         send(c, R"({"event":"subscribe","streams":["x"]})");
+        QTRY_COMPARE(c.transport->events(QStringLiteral("subscribed")).size(), 1);
         broker_->arrive(QStringLiteral("public.x"), R"({"from":"elsewhere"})");
         broker_->arrive(QStringLiteral("public.x"), "not json");
         const auto messages = c.transport->events(QStringLiteral("message"));

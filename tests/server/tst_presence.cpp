@@ -22,6 +22,11 @@ public:
     void publish(const QString& key, const QByteArray& payload, PublishDone done) override;
     bool isReady() const override { return !muted; }
     QString describe() const override { return QStringLiteral("bus"); }
+    // Presence uses the control key only: no streams, no history.
+    void publishKept(const QString&, const Retention&, const QByteArray&, const QString&,
+                     KeptDone) override {}
+    void readHistory(const QString&, const QString&, int, ReadDone) override {}
+    bool isLive(const QString& key) const override { return keys.contains(key); }
     QSet<QString> keys;
     bool muted = false; // a crashed or cut-off node: sends nothing, hears nothing
     SharedBus& bus;

@@ -14,7 +14,8 @@ class BusTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void envelopeRoundTrip() {
-        const bus::Message m{QStringLiteral("id-1"), QStringLiteral("n1"), 1234, R"({"a":[1,2]})"};
+        const bus::Message m{QStringLiteral("id-1"), QStringLiteral("n1"),  1234,
+                             R"({"a":[1,2]})",       QStringLiteral("0-1"), true};
         const auto decoded = bus::decode(bus::encodeEnvelope(m));
         QVERIFY(std::holds_alternative<bus::Message>(decoded));
         const auto& d = std::get<bus::Message>(decoded);
@@ -22,6 +23,8 @@ private Q_SLOTS:
         QCOMPARE(d.origin, m.origin);
         QCOMPARE(d.publishedMs, m.publishedMs);
         QCOMPARE(d.dataJson, m.dataJson);
+        QCOMPARE(d.prev, m.prev);
+        QVERIFY(d.hasPrev);
     }
 
     void plainJsonFromOtherServices() {

@@ -84,7 +84,12 @@ private Q_SLOTS:
         const QList<ServerMessage> messages = {
             WelcomeEvent{QStringLiteral("n1"), QStringLiteral("s1"), QStringLiteral("u1"), 1},
             WelcomeEvent{QStringLiteral("n1"), QStringLiteral("s2"), QString(), 1},
-            SubscribedEvent{{QStringLiteral("public.a")}},
+            SubscribedEvent{{QStringLiteral("public.a")}, {}, {}},
+            SubscribedEvent{
+                {QStringLiteral("public.a"), QStringLiteral("public.b")},
+                {{QStringLiteral("public.a"), QStringLiteral("17-0")},
+                 {QStringLiteral("public.b"), QString()}},
+                {{QStringLiteral("public.a"), true}, {QStringLiteral("public.b"), false}}},
             UnsubscribedEvent{{QStringLiteral("public.a")}},
             MessageEvent{QStringLiteral("public.a"), QStringLiteral("id"),
                          QJsonObject{{QStringLiteral("k"), 1}}},
