@@ -218,7 +218,8 @@ std::optional<std::pair<int, Error>> Gateway::admissionRefusal(const HttpRequest
                          Error{ErrorCode::Unavailable,
                                QStringLiteral("node is draining; reconnect to another node")}};
     }
-    if (hub_.connectionCount() >= config_.maxConnections) {
+    // Every open connection, admins included: each costs a socket and buffers all the same.
+    if (hub_.openConnections() >= config_.maxConnections) {
         hub_.metrics().countRefusal(RefusalReason::Full);
         return std::pair{close_code::kTryAgainLater,
                          Error{ErrorCode::Unavailable,

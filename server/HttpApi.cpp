@@ -193,7 +193,7 @@ QJsonObject HttpApi::nodeSnapshot() const {
         {QStringLiteral("started_at"),
          QDateTime::fromMSecsSinceEpoch(status.startedAtMs).toUTC().toString(Qt::ISODate)},
         {QStringLiteral("uptime_seconds"), (now - status.startedAtMs) / 1000},
-        {QStringLiteral("connections"), hub_.connectionCount()},
+        {QStringLiteral("connections"), hub_.clientCount()},
         {QStringLiteral("users"), hub_.uniqueUsers()},
         {QStringLiteral("streams"), static_cast<qint64>(hub_.router().streamCount())},
         {QStringLiteral("subscriptions"), hub_.router().subscriptionCount()},
@@ -222,7 +222,8 @@ HttpResponse HttpApi::cluster() const {
 
 HttpResponse HttpApi::metrics() const {
     Gauges g;
-    g.connections = hub_.connectionCount();
+    g.connections = hub_.clientCount();
+    g.adminConnections = hub_.adminCount();
     g.users = hub_.uniqueUsers();
     g.streams = hub_.router().streamCount();
     g.subscriptions = hub_.router().subscriptionCount();

@@ -53,7 +53,7 @@ Session* Hub::attach(Identity identity, std::unique_ptr<ClientTransport> transpo
     }
     raw->sendEvent(
         WelcomeEvent{nodeId_, raw->sessionName(), raw->identity().user, kProtocolVersion});
-    Q_EMIT connectionCountChanged(connectionCount());
+    Q_EMIT openConnectionsChanged(openConnections());
     Q_EMIT sessionAttached(id);
     return raw;
 }
@@ -74,7 +74,7 @@ void Hub::detach(quint64 sessionId) {
     }
     expiries_.remove(sessionId);
     sessions_.erase(it);
-    Q_EMIT connectionCountChanged(connectionCount());
+    Q_EMIT openConnectionsChanged(openConnections());
 }
 
 void Hub::sweep() {
@@ -125,7 +125,7 @@ qint64 Hub::sendWhere(const std::function<bool(const Session&)>& match, const Fr
             targets.append(s.get());
     qint64 sent = 0;
     for (Session* s : targets)
-        sent += s->send(frame) ? 1 : 0;
+        sent += sendCounted(*s, frame);
     return sent;
 }
 
@@ -165,8 +165,13 @@ void Hub::handleAdmin(Session& session, const admin::AdminCommand& command) {
 qint64 Hub::sendToAll(const Frame& frame) {
     qint64 sent = 0;
     for (const auto& [id, session] : sessions_)
-        sent += session->send(frame) ? 1 : 0;
+        sent += sendCounted(*session, frame);
     return sent;
+}
+
+qint64 Hub::sendCounted(Session& session, const Frame& frame) {
+    const bool client = session.identity().role != Identity::Role::Admin;
+    return session.send(frame) && client ? 1 : 0;
 }
 
 qint64 Hub::sendToAdmins(const Frame& frame) {

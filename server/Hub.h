@@ -50,13 +50,23 @@ public:
     // Milliseconds since the epoch, from a monotonic clock started with the hub.
     qint64 nowMs() const { return clockBaseMs_ + clock_.elapsed(); }
 
-    qint64 connectionCount() const { return static_cast<qint64>(sessions_.size()); }
+    // The connections every figure counts (the online feed, heartbeats and so the cluster
+    // totals, /api/cluster, /metrics, broadcast reports): clients, never admin connections (the
+    // consoles, heraldctl tail), so that watching a node does not change what it shows.
+    qint64 clientCount() const { return openConnections() - adminCount(); }
+    qint64 adminCount() const { return admins_.size(); }
+    // Every open connection, admins included: what costs the node a socket (max_connections) and
+    // what drain and shutdown wait for.
+    qint64 openConnections() const { return static_cast<qint64>(sessions_.size()); }
+    // Signed-in users with a client connection (admins are never users).
     qint64 uniqueUsers() const { return userConnections_.size(); }
 
     // Closes every connection with `code` (shutdown and drain).
     void closeAll(int code, const QString& reason);
     // Sends a shared frame to every session / the admin sessions / the sessions matching
-    // `match`; returns how many took it (slow consumers that were closed instead do not count).
+    // `match`. sendToAll and sendWhere return how many clients took it (admin connections get the
+    // frame but are not counted, as everywhere); sendToAdmins how many admins. Slow consumers
+    // that were closed instead do not count.
     qint64 sendToAll(const Frame& frame);
     qint64 sendToAdmins(const Frame& frame);
     qint64 sendWhere(const std::function<bool(const Session&)>& match, const Frame& frame);
@@ -74,7 +84,8 @@ public:
     void handleAdmin(Session& session, const admin::AdminCommand& command);
 
 Q_SIGNALS:
-    void connectionCountChanged(qint64 connections);
+    // Every open connection, admins included (see openConnections()).
+    void openConnectionsChanged(qint64 open);
     // A new session was greeted (emitted after its welcome).
     void sessionAttached(quint64 sessionId);
     // A user's first connection on this node / its last one gone.
@@ -83,6 +94,8 @@ Q_SIGNALS:
 
 private:
     void sweep();
+    // Sends; 1 when a client took it, 0 for an admin or a slow consumer closed instead.
+    static qint64 sendCounted(Session& session, const Frame& frame);
     void armExpiryTimer();
     void closeExpired();
 

@@ -56,8 +56,11 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
            "version=\"" + QByteArray(kVersion) + "\",node=\"" + nodeId.toUtf8() + '"');
     single(out, "herald_uptime_seconds", "gauge", "Seconds since this node started.",
            g.uptimeSeconds);
-    single(out, "herald_connections", "gauge", "Open WebSocket connections on this node.",
+    single(out, "herald_connections", "gauge",
+           "Open client WebSocket connections on this node (admin connections not counted).",
            g.connections);
+    single(out, "herald_admin_connections", "gauge",
+           "Open admin connections (consoles, heraldctl tail) on this node.", g.adminConnections);
     single(out, "herald_users", "gauge", "Unique authenticated users connected to this node.",
            g.users);
     single(out, "herald_streams", "gauge", "Streams with at least one subscriber on this node.",

@@ -48,7 +48,8 @@ struct Metrics {
 
 // Live figures the metrics page shows next to the counters.
 struct Gauges {
-    qint64 connections = 0;
+    qint64 connections = 0; // clients only
+    qint64 adminConnections = 0;
     qint64 users = 0;
     qint64 streams = 0;
     qint64 subscriptions = 0;

@@ -112,7 +112,7 @@ cluster::NodeInfo Node::selfInfo() const {
     n.version = QString::fromLatin1(kVersion);
     n.state = status_.state;
     n.startedAtMs = status_.startedAtMs;
-    n.connections = hub_->connectionCount();
+    n.connections = hub_->clientCount(); // admins never count: see Hub::clientCount()
     n.users = hub_->uniqueUsers();
     n.subscriptions = hub_->router().subscriptionCount();
     n.streams = hub_->router().streamCount();
@@ -187,10 +187,11 @@ void Node::terminate() {
     qCInfo(lcNode) << "SIGTERM: draining for" << config_.shutdownDrainMs << "ms before stopping";
     drainOver(config_.shutdownDrainMs);
     QTimer::singleShot(config_.shutdownDrainMs, this, &Node::shutdown);
-    // Nobody left to move: no reason to wait for the rest of the period.
-    if (hub_->connectionCount() == 0)
+    // Nobody left to move, the consoles included (the drain closes them last, with the same 1012
+    // as the clients): no reason to wait for the rest of the period.
+    if (hub_->openConnections() == 0)
         return shutdown();
-    connect(hub_.get(), &Hub::connectionCountChanged, this, [this](qint64 n) {
+    connect(hub_.get(), &Hub::openConnectionsChanged, this, [this](qint64 n) {
         if (n == 0)
             shutdown();
     });
@@ -244,12 +245,12 @@ void Node::shutdown() {
     // A second signal during a SIGTERM drain, or the drain's end: stop now either way.
     status_.state = cluster::NodeState::Stopping;
     gateway_->stopAccepting();
-    qCInfo(lcNode) << "stopping:" << hub_->connectionCount()
+    qCInfo(lcNode) << "stopping:" << hub_->openConnections()
                    << "connections asked to reconnect elsewhere";
     hub_->closeAll(close_code::kGoingAway, QStringLiteral("server shutting down"));
-    // Stopped when the clients are gone (or the grace period is over) and the cluster has been
-    // told (or the broker could not take it within a second).
-    auto clientsGone = std::make_shared<bool>(hub_->connectionCount() == 0);
+    // Stopped when every connection is gone, admin ones too (or the grace period is over) and the
+    // cluster has been told (or the broker could not take it within a second).
+    auto clientsGone = std::make_shared<bool>(hub_->openConnections() == 0);
     auto leaveSent = std::make_shared<bool>(false);
     auto maybeFinish = [this, clientsGone, leaveSent] {
         if (*clientsGone && *leaveSent && status_.state != cluster::NodeState::Stopped) {
@@ -265,7 +266,7 @@ void Node::shutdown() {
         *leaveSent = true;
         maybeFinish();
     });
-    connect(hub_.get(), &Hub::connectionCountChanged, this, [clientsGone, maybeFinish](qint64 n) {
+    connect(hub_.get(), &Hub::openConnectionsChanged, this, [clientsGone, maybeFinish](qint64 n) {
         if (n == 0) {
             *clientsGone = true;
             maybeFinish();

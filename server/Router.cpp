@@ -323,8 +323,7 @@ void Router::pushOnline(bool onlyIfChanged) {
 }
 
 OnlineEvent Router::onlineNow() const {
-    return onlineSource_ ? onlineSource_()
-                         : OnlineEvent{hub_.connectionCount(), hub_.uniqueUsers()};
+    return onlineSource_ ? onlineSource_() : OnlineEvent{hub_.clientCount(), hub_.uniqueUsers()};
 }
 
 } // namespace herald

@@ -288,9 +288,9 @@ private Q_SLOTS:
                 const QJsonObject totals = snap.value(QLatin1String("totals")).toObject();
                 const QJsonObject apiTotals = api.value(QLatin1String("totals")).toObject();
                 const auto rows = rowsOf(snap);
-                return totals == apiTotals && num(totals, "connections") == 2 &&
+                return totals == apiTotals && num(totals, "connections") == 1 &&
                        num(totals, "users") == 1 && rows.size() == 1 &&
-                       num(rows.value(QStringLiteral("solo")), "connections") == 2 &&
+                       num(rows.value(QStringLiteral("solo")), "connections") == 1 &&
                        num(rows.value(QStringLiteral("solo")), "subscriptions") ==
                            num(api.value(QLatin1String("node")).toObject(), "subscriptions") &&
                        str(rows.value(QStringLiteral("solo")), "state") ==
@@ -319,7 +319,7 @@ private Q_SLOTS:
         QTRY_COMPARE(systemEvents(*bob, QStringLiteral("to bob")), 1);
         r = broadcastAndReport(*a, QStringLiteral("s3"), QStringLiteral("all"), QString(),
                                QStringLiteral("to all"), {QStringLiteral("solo")});
-        QVERIFY(num(r, "delivered") >= 3); // alice, bob, this admin (and any other open connection)
+        QVERIFY(num(r, "delivered") >= 2); // alice, bob (and any other client still open)
         QTRY_COMPARE(systemEvents(*bob, QStringLiteral("to all")), 1);
         QCOMPARE(systemEvents(*alice, QStringLiteral("to bob")), 0);
         QCOMPARE(systemEvents(*bob, QStringLiteral("to news")), 0);
@@ -351,7 +351,7 @@ private Q_SLOTS:
         auto u2 = user(*n2_, QStringLiteral("carol"));
         auto u3 = user(*n2_, QStringLiteral("dave"));
         QVERIFY(a && u1 && u2 && u3);
-        // 4 connections (the admin included), 2 users (carol on both nodes counts once).
+        // 3 connections (the admin is not counted), 2 users (carol on both nodes counts once).
         const bool converged = QTest::qWaitFor(
             [&] {
                 const QJsonObject snap = latest(*a, QStringLiteral("cluster"));
@@ -360,9 +360,9 @@ private Q_SLOTS:
                 const auto apiRows = rowsOf(api);
                 const QJsonObject totals = snap.value(QLatin1String("totals")).toObject();
                 return totals == api.value(QLatin1String("totals")).toObject() &&
-                       num(totals, "connections") == 4 && num(totals, "users") == 2 &&
+                       num(totals, "connections") == 3 && num(totals, "users") == 2 &&
                        num(totals, "nodes") == 2 && rows.size() == 2 &&
-                       num(rows.value(QStringLiteral("n1")), "connections") == 2 &&
+                       num(rows.value(QStringLiteral("n1")), "connections") == 1 &&
                        num(rows.value(QStringLiteral("n2")), "connections") == 2 &&
                        num(rows.value(QStringLiteral("n2")), "users") ==
                            num(apiRows.value(QStringLiteral("n2")), "users") &&

@@ -136,7 +136,7 @@ private Q_SLOTS:
         const QJsonObject welcome = c.transport->events(QStringLiteral("welcome")).value(0);
         QCOMPARE(welcome.value(QLatin1String("node")).toString(), QStringLiteral("n1"));
         QCOMPARE(welcome.value(QLatin1String("user")).toString(), QStringLiteral("u1"));
-        QCOMPARE(hub_->connectionCount(), 1);
+        QCOMPARE(hub_->clientCount(), 1);
         QCOMPARE(hub_->uniqueUsers(), 1);
     }
 
@@ -323,6 +323,28 @@ private Q_SLOTS:
                  1);
         hub_->detach(u1.session->id());
         QCOMPARE(hub_->uniqueUsers(), 1);
+    }
+
+    void adminsAreNotCounted() {
+        const Client watcher = attach();
+        const Client admin = attach({Identity::Role::Admin, QStringLiteral("ops"), 0});
+        attach({Identity::Role::Admin, QStringLiteral("alice"), 0});
+        const Client alice = attach(user(QStringLiteral("alice")));
+        QCOMPARE(hub_->clientCount(), 2);
+        QCOMPARE(hub_->adminCount(), 2);
+        QCOMPARE(hub_->openConnections(), 4);
+        QCOMPARE(hub_->uniqueUsers(), 1); // an admin named like a user is not that user
+        send(watcher, R"({"event":"subscribe","streams":["online"]})");
+        const QJsonObject online = watcher.transport->events(QStringLiteral("online")).last();
+        QCOMPARE(online.value(QLatin1String("connections")).toInt(), 2);
+        QCOMPARE(online.value(QLatin1String("users")).toInt(), 1);
+        // Admins get what is sent to everyone but are not counted as having taken it.
+        const Frame frame = Frame::text(R"({"event":"pong"})");
+        QCOMPARE(hub_->sendToAll(frame), 2);
+        QCOMPARE(hub_->sendWhere([](const Session&) { return true; }, frame), 2);
+        QCOMPARE(admin.transport->events(QStringLiteral("pong")).size(), 2);
+        QCOMPARE(alice.transport->events(QStringLiteral("pong")).size(), 2);
+        QCOMPARE(hub_->sendToAdmins(frame), 2);
     }
 
     void keepaliveThenIdleTimeout() {
