@@ -27,6 +27,11 @@ QString Ending::describe(const QString& where) const {
     case Kind::TokenRefused:
         return QStringLiteral("%1 refused the credential: %2").arg(where, detail);
     case Kind::Closed: {
+        if (closeCode == 0)
+            return QStringLiteral("the server closed the connection with a close code Qt %1 cannot "
+                                  "read (a draining node sends 1012, a full one 1013); try again "
+                                  "or another node")
+                .arg(QLatin1String(qVersion()));
         QString text =
             QStringLiteral("the server closed the connection (close code %1%2)")
                 .arg(closeCode)
@@ -203,6 +208,15 @@ Ending NodeSocket::classify() const {
     if (wasOpen_) {
         ending.closeCode = socket_.closeCode();
         ending.closeReason = socket_.closeReason();
+        // Qt 6.4 only accepts the close codes of RFC 6455's first list: one it does not know,
+        // such as a draining node's 1012, is read as 1002 with the reason "Invalid close code
+        // 1002 detected." (the server's code and reason are lost). Say so instead of "1002".
+        const QRegularExpression unreadable(QStringLiteral("^Invalid close code \\d+ detected"));
+        if (ending.closeCode == QWebSocketProtocol::CloseCodeProtocolError &&
+            unreadable.match(ending.closeReason).hasMatch()) {
+            ending.closeCode = 0;
+            ending.closeReason.clear();
+        }
         if (ending.closeCode == close_code::kUnauthorized) {
             ending.kind = Ending::Kind::TokenRefused;
             ending.detail = refusal_.isEmpty() ? ending.closeReason : refusal_;

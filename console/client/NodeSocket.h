@@ -25,7 +25,7 @@ struct Ending {
     Kind kind = Kind::Local;
     bool wasOpen = false;   // the WebSocket handshake had completed
     int httpStatus = 0;     // Refused: the status the server answered with, when known
-    int closeCode = 0;      // TokenRefused, Closed
+    int closeCode = 0;      // TokenRefused, Closed; 0: a code Qt could not read
     QString closeReason;    // TokenRefused, Closed
     QString detail;         // Unreachable, Refused: the error; TokenRefused: the server's reason
     int silenceLimitMs = 0; // Silent

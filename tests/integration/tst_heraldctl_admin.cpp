@@ -105,6 +105,9 @@ void TstHeraldctlAdmin::drainSingleNode() {
     QVERIFY2(node.start(&error), qPrintable(error));
     WsClient client;
     QVERIFY(client.open(node.wsUrl(QStringLiteral("/public"))));
+    CtlProcess tail; // a tail on the node is moved off too, and says what to do
+    tail.start(on(node, {QStringLiteral("tail"), QStringLiteral("news")}, QString()));
+    QVERIFY2(tail.waitForErr("subscribed to public.news"), qPrintable(tail.describe()));
     QCOMPARE(readyz(node), 200);
 
     // The admin token from the environment, as an operator would set it.
@@ -123,6 +126,10 @@ void TstHeraldctlAdmin::drainSingleNode() {
     QVERIFY2(stats.exitCode == 0 && stats.out.contains(QLatin1String("state: draining")),
              qPrintable(stats.describe()));
     QVERIFY2(client.waitForClosed(kRunTimeoutMs), "the client was not moved off the node");
+    QVERIFY2(tail.waitForExit() && tail.process.exitCode() == 1 &&
+                 tail.err.contains("closed the connection") &&
+                 tail.err.contains("try again or another node"),
+             qPrintable(tail.describe()));
 }
 
 void TstHeraldctlAdmin::drainAnotherNodeOfTheCluster() {
