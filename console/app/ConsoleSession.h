@@ -1,11 +1,11 @@
 #pragma once
 
-#include "console/app/AdminClient.h"
 #include "console/app/Audience.h"
 #include "console/app/BroadcastsModel.h"
 #include "console/app/ConnectionsHistory.h"
 #include "console/app/NodesModel.h"
 #include "console/app/ReportModels.h"
+#include "console/client/AdminClient.h"
 
 #include <QObject>
 #include <QTimer>

@@ -1,8 +1,8 @@
 #include "console/ctl/Commands.h"
 
 #include "console/ctl/Terminal.h"
-#include "shared/JwtVerifier.h"
 #include "shared/Codec.h"
+#include "shared/JwtVerifier.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -75,6 +75,31 @@ void printApiFailure(const ApiResult& result, const Options& options) {
             printErrRaw(QStringLiteral("hint: pass --token TOKEN or set HERALD_API_TOKEN"));
         else
             printErrRaw(QStringLiteral("hint: the token came from %1").arg(options.tokenSource));
+    }
+}
+
+int exitCodeFor(const client::Ending& ending) {
+    using Kind = client::Ending::Kind;
+    return ending.kind == Kind::Unreachable || ending.kind == Kind::Silent ? kExitUnreachable
+                                                                           : kExitRefused;
+}
+
+void printAdminTokenHint(const Options& options) {
+    if (options.token.isEmpty()) {
+        printErrRaw(QStringLiteral("hint: %1 needs an admin token; pass --token TOKEN or set "
+                                   "HERALD_ADMIN_TOKEN")
+                        .arg(commandName(options.command)));
+    } else if (options.tokenSource == QLatin1String("$HERALD_API_TOKEN")) {
+        printErrRaw(
+            QStringLiteral("hint: the token came from $HERALD_API_TOKEN, but /admin needs "
+                           "an admin token; pass --token or set HERALD_ADMIN_TOKEN%1")
+                .arg(options.command == Command::Tail
+                         ? QStringLiteral(" (--token \"\" tails public streams anonymously)")
+                         : QString()));
+    } else {
+        printErrRaw(QStringLiteral("hint: the token came from %1; the node accepts the tokens of "
+                                   "its admin_tokens (--admin-tokens or HERALD_ADMIN_TOKENS)")
+                        .arg(options.tokenSource));
     }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "console/client/NodeSocket.h"
 #include "console/ctl/ApiClient.h"
 #include "console/ctl/CtlOptions.h"
 
@@ -17,6 +18,12 @@ using Finish = std::function<void(int exitCode)>;
 void printUsageError(const QString& message, Command command);
 // Prints an API failure, with a hint when the failure is about the credential.
 void printApiFailure(const ApiResult& result, const Options& options);
+
+// heraldctl's exit code for how a WebSocket connection ended: 3 when no connection came up in
+// time, 1 when the server refused or closed it.
+int exitCodeFor(const client::Ending& ending);
+// After "unauthorized" on /admin: a hint when the token's source explains the refusal.
+void printAdminTokenHint(const Options& options);
 
 // Any JSON value (object, array, string, number, true, false, null), exactly one; the error
 // text says what is wrong and where.

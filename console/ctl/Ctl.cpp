@@ -1,5 +1,6 @@
 #include "console/ctl/Ctl.h"
 
+#include "console/ctl/AdminOrder.h"
 #include "console/ctl/ApiClient.h"
 #include "console/ctl/Commands.h"
 #include "console/ctl/CtlOptions.h"
@@ -46,6 +47,15 @@ int runTail(const Options& options) {
     });
 }
 
+int runAdminOrder(const Options& options) {
+    AdminOrder order(options);
+    return runLoop([&order](Finish finish) {
+        QObject::connect(&order, &AdminOrder::finished, &order,
+                         [finish](int exitCode) { finish(exitCode); });
+        order.start();
+    });
+}
+
 } // namespace
 
 int run(const QStringList& arguments, const QProcessEnvironment& environment) {
@@ -68,6 +78,9 @@ int run(const QStringList& arguments, const QProcessEnvironment& environment) {
         return runToken(options, QDateTime::currentSecsSinceEpoch());
     case Command::Tail:
         return runTail(options);
+    case Command::Drain:
+    case Command::Disconnect:
+        return runAdminOrder(options);
     case Command::Publish:
     case Command::Broadcast:
     case Command::Stats: {

@@ -9,7 +9,8 @@ const char kGlobalOptions[] = R"TXT(Global options:
   --server URL       server to talk to (default $HERALD_URL or http://127.0.0.1:8080);
                      a path prefix is kept (https://example.org/herald)
   --token TOKEN      API token, sent as "Authorization: Bearer" (default $HERALD_API_TOKEN;
-                     tail uses $HERALD_ADMIN_TOKEN first); --token "" sends none
+                     tail, drain and disconnect use $HERALD_ADMIN_TOKEN first);
+                     --token "" sends none
   --timeout SECONDS  how long to wait for the server (default 10)
   --json             machine-readable output
   -h, --help         show help (heraldctl help COMMAND for one command)
@@ -32,6 +33,8 @@ Commands:
   broadcast TEXT        send a system message to every connection
   stats                 show the node's and the cluster's figures
   tail STREAM           print a stream's messages as they arrive
+  drain NODE            take a node out of service; its clients move to the others
+  disconnect USER       close every connection of a user, on every node
   token --user USER     mint an HS256 development token for /private
   help [COMMAND]        show help
 
@@ -95,6 +98,34 @@ Options:
   --jwt TOKEN   connect to /private with this JWT (see "heraldctl token")
 )TXT";
 
+const char kDrain[] = R"TXT(Usage: heraldctl drain NODE --token ADMIN_TOKEN
+
+Asks the cluster to drain NODE (its id, as "heraldctl stats" shows it) over the /admin
+WebSocket of the server given with --server (any node of the cluster), and prints one line
+once that node acknowledges the order (--json: {"command", "node", "via"}). The drained node
+then answers /readyz with 503, refuses new WebSockets and closes its clients (close code
+1012, "reconnect elsewhere") evenly over its drain_period. It stays up with no clients until
+it is stopped. Exits with 1 when the token is refused or NODE is not a live node.
+
+Needs an admin token: --token, else $HERALD_ADMIN_TOKEN (else $HERALD_API_TOKEN).
+
+Example:
+  heraldctl --server http://n1.internal:8080 drain n3
+)TXT";
+
+const char kDisconnect[] = R"TXT(Usage: heraldctl disconnect USER --token ADMIN_TOKEN
+
+Asks every node of the cluster to close the connections of USER (close code 4003) over the
+/admin WebSocket, and prints one line once the node acknowledges the order (--json:
+{"command", "user", "via"}). Close code 4003 tells clients not to reconnect at once; to
+keep the user out, also stop issuing them tokens.
+
+Needs an admin token: --token, else $HERALD_ADMIN_TOKEN (else $HERALD_API_TOKEN).
+
+Example:
+  heraldctl disconnect u42
+)TXT";
+
 const char kToken[] =
     R"TXT(Usage: heraldctl token --user USER [--secret SECRET] [--ttl SECONDS] [--aud AUD] [--iss ISS]
 
@@ -128,6 +159,12 @@ QString helpText(Command command) {
         break;
     case Command::Tail:
         body = kTail;
+        break;
+    case Command::Drain:
+        body = kDrain;
+        break;
+    case Command::Disconnect:
+        body = kDisconnect;
         break;
     case Command::Token:
         body = kToken;

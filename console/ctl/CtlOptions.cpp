@@ -46,8 +46,9 @@ const OptionSpec* findSpec(const QString& name) {
 }
 
 std::optional<Command> commandFromName(const QString& name) {
-    for (Command c : {Command::Help, Command::Version, Command::Publish, Command::Broadcast,
-                      Command::Stats, Command::Tail, Command::Token})
+    for (Command c :
+         {Command::Help, Command::Version, Command::Publish, Command::Broadcast, Command::Stats,
+          Command::Tail, Command::Drain, Command::Disconnect, Command::Token})
         if (commandName(c) == name)
             return c;
     return std::nullopt;
@@ -67,6 +68,10 @@ Arity arityOf(Command command) {
         return {1, "TEXT"};
     case Command::Tail:
         return {1, "STREAM"};
+    case Command::Drain:
+        return {1, "NODE"};
+    case Command::Disconnect:
+        return {1, "USER"};
     default:
         return {0, ""};
     }
@@ -99,6 +104,10 @@ QString commandName(Command command) {
         return QStringLiteral("stats");
     case Command::Tail:
         return QStringLiteral("tail");
+    case Command::Drain:
+        return QStringLiteral("drain");
+    case Command::Disconnect:
+        return QStringLiteral("disconnect");
     case Command::Token:
         return QStringLiteral("token");
     }
@@ -160,7 +169,7 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
         if (!found)
             return UsageError{
                 QStringLiteral("unknown command \"%1\" (commands: publish, broadcast, "
-                               "stats, tail, token)")
+                               "stats, tail, drain, disconnect, token)")
                     .arg(positionals.first().left(80))};
         command = *found;
         positionals.removeFirst();
@@ -186,8 +195,8 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
         return o;
     }
     if (command == Command::None)
-        return UsageError{
-            QStringLiteral("no command given (publish, broadcast, stats, tail or token)")};
+        return UsageError{QStringLiteral(
+            "no command given (publish, broadcast, stats, tail, drain, disconnect or token)")};
     o.command = command;
 
     for (const QString& name : givenOrder) {
@@ -227,9 +236,10 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
                          .arg(serverSource, serverText.left(200)));
     o.server = *server;
 
-    // --token, then the environment; tail prefers the admin token (/admin only accepts that).
+    // --token, then the environment; the commands that may use /admin prefer the admin token
+    // (/admin only accepts that).
     QStringList tokenVariables{QStringLiteral("HERALD_API_TOKEN")};
-    if (command == Command::Tail)
+    if (command == Command::Tail || command == Command::Drain || command == Command::Disconnect)
         tokenVariables.prepend(QStringLiteral("HERALD_ADMIN_TOKEN"));
     if (given.contains(QStringLiteral("token"))) {
         o.token = given.value(QStringLiteral("token")).toUtf8();
@@ -310,6 +320,18 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
         }
         break;
     }
+    case Command::Drain:
+        if (o.args[0].trimmed().isEmpty())
+            return usage(QStringLiteral("drain needs a non-empty NODE (its id, as \"heraldctl "
+                                        "stats\" shows it)"));
+        break;
+    case Command::Disconnect:
+        if (!streams::isValidUserId(o.args[0]))
+            return usage(
+                QStringLiteral("\"%1\" is not a valid user id (1-128 printable characters, no "
+                               "spaces or *?[]\\)")
+                    .arg(o.args[0].left(80)));
+        break;
     case Command::Token: {
         if (o.user.isEmpty())
             return usage(QStringLiteral("token needs --user USER (the token's \"sub\")"));

@@ -24,7 +24,18 @@ enum ExitCode : int {
     kExitUnreachable = 3, // no connection to the server, or no answer in time
 };
 
-enum class Command { None, Help, Version, Publish, Broadcast, Stats, Tail, Token };
+enum class Command {
+    None,
+    Help,
+    Version,
+    Publish,
+    Broadcast,
+    Stats,
+    Tail,
+    Drain,
+    Disconnect,
+    Token
+};
 
 QString commandName(Command command);
 
@@ -61,7 +72,8 @@ struct UsageError {
 };
 
 // Parses the arguments after the program name. `env` supplies HERALD_URL, HERALD_API_TOKEN,
-// HERALD_ADMIN_TOKEN (tail only) and HERALD_JWT_SECRET (token only).
+// HERALD_ADMIN_TOKEN (tail, drain and
+// disconnect) and HERALD_JWT_SECRET (token only).
 std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
                                                const QProcessEnvironment& env);
 

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "console/client/NodeSocket.h"
 #include "console/ctl/CtlOptions.h"
 
 #include <QJsonObject>
 #include <QObject>
 #include <QTimer>
-#include <QWebSocket>
 
 // heraldctl tail: one WebSocket, one subscription, one line per message on stdout.
 namespace herald::ctl {
@@ -28,23 +28,24 @@ Q_SIGNALS:
     void finished(int exitCode);
 
 private:
-    void onText(const QString& text);
-    void onDisconnected();
-    void onSocketError(QAbstractSocket::SocketError error);
+    void onMessage(const ServerMessage& message, const QByteArray& frame);
+    void onUndecodable(const Error& error);
+    void onEnded(const client::Ending& ending);
     void onSetupTimeout();
-    void onServerError(const QJsonObject& event);
+    void onServerError(const ErrorEvent& event);
     void print(const QJsonObject& event, const QJsonValue& data);
     void finish(int exitCode, const QString& message = {});
     void emitFinished();
 
     Options options_;
     QString endpoint_;
-    QUrl url_;      // with the credential in the query
-    QString where_; // for messages: the URL without the credential
-    QWebSocket socket_;
+    QUrl url_;
+    QString where_; // for messages
+    QByteArray credential_;
+    client::NodeSocket socket_;
     QTimer setupTimer_; // connect + welcome + subscribed must fit in --timeout
-    QTimer closeTimer_; // bounded wait for the close handshake when finishing
     bool connected_ = false;
+    bool ended_ = false; // the socket reported the end of the connection
     bool subscribed_ = false;
     bool finishing_ = false;
     bool emitted_ = false;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "console/app/AdminClient.h"
+#include "console/client/AdminClient.h"
 
 #include <QMainWindow>
 

@@ -15,6 +15,8 @@
 #include <QJsonObject>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -41,6 +43,28 @@ private Q_SLOTS:
                  QUrl(QStringLiteral("ws://127.0.0.1:8080/admin")));
         QCOMPARE(AdminClient::adminUrlFor(QUrl::fromUserInput(QStringLiteral("127.0.0.1:8080"))),
                  QUrl(QStringLiteral("ws://127.0.0.1:8080/admin")));
+    }
+
+    // The console's handshake, as a listener that never answers sees it: the token in the
+    // header (not the URL, which proxies log) and who is asking.
+    void handshakeCarriesBearerTokenAndUserAgent() {
+        QTcpServer listener;
+        QVERIFY(listener.listen(QHostAddress::LocalHost, 0));
+        QByteArray request;
+        QObject::connect(&listener, &QTcpServer::newConnection, &listener, [&] {
+            while (QTcpSocket* s = listener.nextPendingConnection()) // owned by `listener`
+                QObject::connect(s, &QTcpSocket::readyRead, s,
+                                 [&request, s] { request += s->readAll(); });
+        });
+        AdminClient client;
+        client.open(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(listener.serverPort())), kToken);
+        QTRY_VERIFY_WITH_TIMEOUT(request.contains("\r\n\r\n"), 10000);
+        const QByteArray lower = request.toLower();
+        QVERIFY2(request.startsWith("GET /admin HTTP/1.1\r\n") &&
+                     lower.contains("\r\nauthorization: bearer admin-secret\r\n") &&
+                     lower.contains("\r\nuser-agent: herald-console/"),
+                 request.constData());
+        QCOMPARE(client.state(), AdminClient::State::Connecting);
     }
 
     void singleNodeMatchesApiCluster() {

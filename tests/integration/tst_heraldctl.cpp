@@ -4,6 +4,7 @@
 #include "shared/Version.h"
 #include "tests/common/ServerProcess.h"
 #include "tests/common/WsClient.h"
+#include "tests/integration/CtlRunner.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -12,93 +13,19 @@
 #include <QTest>
 #include <memory>
 
+using herald::test::cleanEnvironment;
+using herald::test::CtlProcess;
+using herald::test::CtlRun;
+using herald::test::runCtl;
 using herald::test::ServerProcess;
 using herald::test::WsClient;
 
 namespace {
 
-constexpr int kRunTimeoutMs = 20000;
+using herald::test::kRunTimeoutMs;
 const QString kApiToken = QStringLiteral("api-secret");
 const QString kAdminToken = QStringLiteral("admin-secret");
 const QString kJwtSecret = QStringLiteral("jwt-secret");
-
-// The test's environment without the HERALD_* defaults heraldctl would pick up.
-QProcessEnvironment cleanEnvironment() {
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char* name :
-         {"HERALD_URL", "HERALD_API_TOKEN", "HERALD_ADMIN_TOKEN", "HERALD_JWT_SECRET"})
-        env.remove(QLatin1String(name));
-    return env;
-}
-
-struct CtlRun {
-    bool finished = false;
-    int exitCode = -1; // -1: crashed or did not finish
-    QString out;
-    QString err;
-    QString describe() const {
-        return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(exitCode).arg(out, err);
-    }
-};
-
-// Runs heraldctl to completion (polling with a deadline) and collects its output.
-CtlRun runCtl(const QStringList& args, const QProcessEnvironment& env = cleanEnvironment()) {
-    CtlRun run;
-    QProcess process;
-    process.setProcessEnvironment(env);
-    process.start(ServerProcess::binary(QStringLiteral("heraldctl")), args);
-    if (!process.waitForStarted(kRunTimeoutMs)) {
-        run.err = QStringLiteral("cannot start heraldctl: ") + process.errorString();
-        return run;
-    }
-    run.finished =
-        QTest::qWaitFor([&] { return process.state() == QProcess::NotRunning; }, kRunTimeoutMs);
-    if (!run.finished) {
-        process.kill();
-        process.waitForFinished(5000);
-    } else if (process.exitStatus() == QProcess::NormalExit) {
-        run.exitCode = process.exitCode();
-    }
-    run.out = QString::fromUtf8(process.readAllStandardOutput());
-    run.err = QString::fromUtf8(process.readAllStandardError());
-    return run;
-}
-
-// A heraldctl that keeps running (tail): started here, read and stopped by the test.
-struct CtlProcess {
-    QProcess process;
-    QByteArray out;
-    QByteArray err;
-
-    void start(const QStringList& args) {
-        process.setProcessEnvironment(cleanEnvironment());
-        QObject::connect(&process, &QProcess::readyReadStandardOutput, &process,
-                         [this] { out += process.readAllStandardOutput(); });
-        QObject::connect(&process, &QProcess::readyReadStandardError, &process,
-                         [this] { err += process.readAllStandardError(); });
-        process.start(ServerProcess::binary(QStringLiteral("heraldctl")), args);
-    }
-    bool waitForErr(const QByteArray& text) {
-        return QTest::qWaitFor(
-                   [&] { return err.contains(text) || process.state() == QProcess::NotRunning; },
-                   kRunTimeoutMs) &&
-               err.contains(text);
-    }
-    bool waitForExit() {
-        return QTest::qWaitFor([&] { return process.state() == QProcess::NotRunning; },
-                               kRunTimeoutMs);
-    }
-    QString describe() const {
-        return QStringLiteral("stdout: %1\nstderr: %2")
-            .arg(QString::fromUtf8(out), QString::fromUtf8(err));
-    }
-    ~CtlProcess() {
-        if (process.state() != QProcess::NotRunning) {
-            process.kill();
-            process.waitForFinished(5000);
-        }
-    }
-};
 
 // The data of a JSON argument, as the test expects to receive it.
 QJsonValue jsonValue(const QString& text) {

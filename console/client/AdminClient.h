@@ -1,18 +1,18 @@
 #pragma once
 
+#include "console/client/NodeSocket.h"
 #include "shared/Admin.h"
 
 #include <QObject>
 #include <QTimer>
 #include <QUrl>
-#include <QWebSocket>
 
 namespace herald::console {
 
-// The console's one connection to a node's /admin WebSocket. It reconnects by itself with a
-// capped backoff, because a console is left open all day while nodes restart under it; the only
-// exception is a refused credential (close 4001), where retrying the same token cannot help and
-// would only fill the server's log.
+// A connection to a node's /admin WebSocket, for the console and heraldctl. By default it
+// reconnects by itself with a capped backoff, because a console is left open all day while nodes
+// restart under it; the only exception is a refused credential (close 4001), where retrying the
+// same token cannot help and would only fill the server's log. heraldctl turns reconnecting off.
 class AdminClient : public QObject {
     Q_OBJECT
 public:
@@ -24,7 +24,11 @@ public:
 
     // `server` may be http(s):// or ws(s)://, with or without a path; /admin is used.
     void open(const QUrl& server, const QByteArray& token);
+    // Drops the connection at once (no close handshake) and stops reconnecting.
     void close();
+    // Closes with a close frame, waiting (bounded) for the node's answer, then emits
+    // connectionEnded (Local) and goes Idle. For one-shot users such as heraldctl.
+    void closeGracefully();
 
     State state() const { return state_; }
     // A readable line for the status bar ("connected to n1 at ws://…", "admin token refused…").
@@ -40,6 +44,10 @@ public:
 
     // Backoff bounds, public so tests can make restarts quick.
     void setBackoff(int firstMs, int maxMs);
+    // false: a lost or failed connection is final (state Idle, connectionEnded tells why).
+    void setReconnecting(bool reconnect) { reconnect_ = reconnect; }
+    // Sent with every handshake; "herald-console/VERSION" unless set.
+    void setUserAgent(const QString& userAgent);
 
     static QUrl adminUrlFor(const QUrl& server);
 
@@ -53,29 +61,30 @@ Q_SIGNALS:
     void ackReceived(const herald::admin::Ack& ack);
     void messageReceived(const herald::MessageEvent& message); // tail
     void serverError(const QString& code, const QString& message);
+    // Every end of a connection (or of an attempt), before the state changes because of it.
+    void connectionEnded(const herald::client::Ending& ending);
 
 private:
     void connectNow();
-    void onConnected();
-    void onDisconnected();
-    void onText(const QString& text);
+    void onOpened();
+    void onEnded(const client::Ending& ending);
+    void onMessage(const ServerMessage& message);
+    void onAdminEvent(const admin::AdminEvent& event);
     void setState(State state, const QString& text);
-    void scheduleReconnect();
+    void scheduleReconnect(const QString& why);
 
-    QWebSocket socket_;
+    client::NodeSocket socket_;
     QTimer retry_;
-    QTimer watchdog_;  // no frame at all for this long: the node hangs; drop and reconnect
-    QTimer keepalive_; // pings while connected, so a quiet but healthy node still answers
     QUrl url_;
     QByteArray token_;
     State state_ = State::Idle;
     QString stateText_;
     QString nodeId_;
-    QString lastRefusal_;
     int firstBackoffMs_ = 500;
     int maxBackoffMs_ = 10'000;
     int backoffMs_ = 500;
     bool wanted_ = false;
+    bool reconnect_ = true;
     quint64 nextRequest_ = 1;
 };
 
