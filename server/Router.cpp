@@ -151,6 +151,8 @@ void Router::answer(const PendingSubscribe& pending) {
         if (!hub_.session(sessionId))
             return; // closed by a replay its queue could not take; forget() cleaned up
         fanout_.add(&session, join->key);
+        if (session.identity().role == Identity::Role::Admin)
+            ++adminTails_[join->key];
         wantsOnline = wantsOnline || join->key == streams::kOnlineKey;
     }
     if (wantsOnline)
@@ -254,6 +256,7 @@ void Router::unsubscribe(Session& session, const UnsubscribeRequest& request) {
             cancelPending(&session, key);
         if (fanout_.isSubscribed(&session, key)) {
             fanout_.remove(&session, key);
+            forgetTail(session, key);
             release(key);
         }
         removed.append(key);
@@ -266,8 +269,18 @@ void Router::forget(Session& session) {
     cancelPending(&session);
     const QStringList keys = fanout_.keysOf(&session);
     fanout_.removeAll(&session);
-    for (const QString& key : keys)
+    for (const QString& key : keys) {
+        forgetTail(session, key);
         release(key);
+    }
+}
+
+void Router::forgetTail(const Session& session, const QString& key) {
+    if (session.identity().role != Identity::Role::Admin)
+        return;
+    const auto it = adminTails_.find(key);
+    if (it != adminTails_.end() && --it.value() <= 0)
+        adminTails_.erase(it);
 }
 
 void Router::deliver(const QString& key, const QByteArray& payload) {
@@ -300,12 +313,18 @@ qint64 Router::sendToSubscribers(const QString& key, const Frame& frame) {
     const QSet<Session*> targets = fanout_.subscribers(key);
     qint64 sent = 0;
     for (Session* s : targets)
-        sent += s->send(frame) ? 1 : 0;
+        sent += s->send(frame) && s->identity().role != Identity::Role::Admin ? 1 : 0;
     return sent;
 }
 
 QList<QPair<QString, qint64>> Router::topStreams(int limit) const {
-    QList<QPair<QString, qint64>> out = fanout_.counts();
+    QList<QPair<QString, qint64>> out;
+    for (auto [key, count] : fanout_.counts()) {
+        // Admins tailing a stream are not its audience.
+        count -= adminTails_.value(key);
+        if (count > 0)
+            out.append({key, count});
+    }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
     });

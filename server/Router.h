@@ -41,7 +41,8 @@ public:
     // A bus payload for `key` (a stream's routing key or "system"), from the broker or, during an
     // outage, straight from this node's publisher.
     void deliver(const QString& key, const QByteArray& payload);
-    // Sends `frame` to the local subscribers of `key`; returns how many took it.
+    // Sends `frame` to the local subscribers of `key`; returns how many clients took it (admins
+    // tailing the stream get it too, but are never counted).
     qint64 sendToSubscribers(const QString& key, const Frame& frame);
 
     // What `key` keeps for resuming clients; nullopt: no history.
@@ -51,7 +52,8 @@ public:
 
     qsizetype streamCount() const { return fanout_.streamCount(); }
     qint64 subscriptionCount() const { return fanout_.totalSubscriptions(); }
-    // Local subscribers per stream key, most first, at most `limit`.
+    // Local client subscribers per stream key (admins' tails not counted), most first, at most
+    // `limit`.
     QList<QPair<QString, qint64>> topStreams(int limit) const;
 
     // Where the "online" feed takes its figures (cluster totals); local counts by default.
@@ -77,6 +79,7 @@ private:
     void cancelPending(Session* session, const QString& key = {});
     // Broker subscriptions, counted over subscribed and pending sessions.
     void retain(const QString& key);
+    void forgetTail(const Session& session, const QString& key);
     void release(const QString& key);
     void pushOnline(bool onlyIfChanged);
     OnlineEvent onlineNow() const;
@@ -89,6 +92,7 @@ private:
     Fanout fanout_;
     StreamContinuity continuity_;
     QHash<QString, int> brokerRefs_;
+    QHash<QString, int> adminTails_; // admin subscriptions per key, left out of every count
     std::unordered_map<Session*, std::vector<std::shared_ptr<PendingSubscribe>>> pending_;
     QTimer onlineTimer_;
     OnlineEvent lastOnline_{-1, -1};

@@ -252,6 +252,40 @@ private Q_SLOTS:
         r = broadcast(*a2, QStringLiteral("c-system"), QStringLiteral("stream"),
                       QStringLiteral("system"), both);
         QCOMPARE(num(r, "delivered"), 4);
+
+        // A stream's audience: its client subscribers, not the console tailing it.
+        WsClient reader;
+        QVERIFY(reader.open(n1_->wsUrl(QStringLiteral("/public"))));
+        reader.subscribe({QStringLiteral("promo")});
+        QVERIFY(!reader.waitFor(QStringLiteral("subscribed"), kWaitMs).isEmpty());
+        const int answered = int(a1->eventsOf(QStringLiteral("subscribed")).size());
+        a1->subscribe({QStringLiteral("public.promo")});
+        QTRY_COMPARE_WITH_TIMEOUT(int(a1->eventsOf(QStringLiteral("subscribed")).size()),
+                                  answered + 1, kWaitMs);
+        r = broadcast(*a1, QStringLiteral("c-stream"), QStringLiteral("stream"),
+                      QStringLiteral("public.promo"), both);
+        QCOMPARE(num(r, "delivered"), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(!reader.eventsOf(QStringLiteral("system")).isEmpty(), kWaitMs);
+        // The streams report (the console's audience preview), asked again until it is fresh.
+        auto promoSubscribers = [&] {
+            const qsizetype before = a1->eventsOf(QStringLiteral("streams")).size();
+            a1->sendJson({{QStringLiteral("event"), QStringLiteral("streams")}});
+            if (!QTest::qWaitFor(
+                    [&] { return a1->eventsOf(QStringLiteral("streams")).size() > before; },
+                    kWaitMs))
+                return qint64(-2);
+            qint64 found = -1;
+            const QJsonArray rows = a1->eventsOf(QStringLiteral("streams"))
+                                        .last()
+                                        .value(QLatin1String("streams"))
+                                        .toArray();
+            for (const QJsonValue& row : rows)
+                if (row.toObject().value(QLatin1String("stream")).toString() ==
+                    QLatin1String("public.promo"))
+                    found = row.toObject().value(QLatin1String("subscribers")).toInteger();
+            return found;
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(promoSubscribers(), qint64(1), kWaitMs);
     }
 };
 
