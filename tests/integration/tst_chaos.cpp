@@ -158,8 +158,10 @@ private Q_SLOTS:
             },
             60000);
         int resumed = 0;
+        int abandoned = 0; // attempts never answered (refused, or timed out by the client)
         for (const auto& c : subscribers) {
             resumed += c->subscriptions() - 1;
+            abandoned += c->attempts() - c->subscriptions();
             QHash<int, QString> seen; // message -> its id
             QString previous;
             for (const auto& [id, n] : c->received()) {
@@ -208,10 +210,11 @@ private Q_SLOTS:
             qWarning("nginx: %s", nginx.errorLog().right(3000).constData());
         QVERIFY2(allDone, "some client misses acknowledged messages");
         qInfo("%d clients, %d msg/s: %d sent, %lld acknowledged, %lld refused (Redis down), %lld "
-              "unknown (node killed mid-request); %d resumes, all recovered; every client has "
-              "every acknowledged message once, in order",
+              "unknown (node killed mid-request); %d resumes, all recovered (%d attempts "
+              "abandoned); every client has every acknowledged message once, in order",
               clients, rate, producer.sent, qint64(producer.acked.size()),
-              qint64(producer.refused.size()), qint64(producer.unknown.size()), resumed);
+              qint64(producer.refused.size()), qint64(producer.unknown.size()), resumed,
+              abandoned);
         QVERIFY(resumed > 0); // the killed node's clients did resume
         for (auto& c : subscribers)
             c->stop();
