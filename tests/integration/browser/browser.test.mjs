@@ -253,6 +253,24 @@ async function main() {
     await waitForText(page, '#online-connections', '1', 'first page counter after the second closed');
   });
 
+  await test('a console (an /admin connection) is not counted: the counters show the pages only', async () => {
+    // --dev lets a loopback caller in on /admin without a token, as the console would with one.
+    await page.evaluate((url) => new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      window.adminSocket = ws;
+      ws.onmessage = (e) => { if (JSON.parse(e.data).event === 'welcome') resolve(); };
+      ws.onerror = () => reject(new Error('the /admin connection failed'));
+    }), base.replace(/^http/, 'ws') + '/admin');
+    const second = await context.newPage();
+    watch(second, 'page 3');
+    await second.goto(base + '/', { timeout: WAIT_MS });
+    await waitForText(second, '#online-connections', '2', 'two pages and a console: 2');
+    await waitForText(page, '#online-connections', '2', 'first page counter with a console open');
+    await second.close();
+    await waitForText(page, '#online-connections', '1', 'one page and a console: 1');
+    await page.evaluate(() => window.adminSocket.close());
+  });
+
   await test('POST /api/broadcast shows a dismissible banner with title and body', async () => {
     await post(base, '/api/broadcast', { title: 'Maintenance tonight', body: 'Back at 02:00 UTC', level: 'warning' });
     await waitForText(page, '#banners .banner .title', 'Maintenance tonight', 'banner title');
