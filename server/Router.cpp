@@ -106,8 +106,13 @@ void Router::subscribe(Session& session, const SubscribeRequest& request) {
         return answer(*pending);
     pending_[&session].push_back(pending);
     // Never ready inside join(): every join is registered before the first can finish.
+    // Weak: the request owns its joins, and pending_ owns the request (no cycle to leak).
+    const std::weak_ptr<PendingSubscribe> owner = pending;
     for (const auto& join : pending->joins) {
-        join->onReady = [this, pending] { finishIfReady(pending); };
+        join->onReady = [this, owner] {
+            if (const auto alive = owner.lock())
+                finishIfReady(alive);
+        };
         continuity_.join(join);
     }
 }
