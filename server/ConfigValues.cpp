@@ -30,24 +30,31 @@ std::optional<QString> parseInt(const QString& value, qint64 min, qint64 max, qi
     return std::nullopt;
 }
 
-// "1500ms", "10s", "2m" or a bare number of seconds.
-std::optional<QString> parseDurationMs(const QString& text, qint64* outMs) {
+std::optional<qint64> durationMs(const QString& text) {
     QString v = text.trimmed().toLower();
     qint64 scale = 1000;
-    if (v.endsWith(QLatin1String("ms"))) {
-        scale = 1;
-        v.chop(2);
-    } else if (v.endsWith(QLatin1Char('s'))) {
-        v.chop(1);
-    } else if (v.endsWith(QLatin1Char('m'))) {
-        scale = 60'000;
-        v.chop(1);
+    for (auto [suffix, unit] :
+         {std::pair{"ms", 1LL}, std::pair{"s", 1000LL}, std::pair{"m", 60'000LL},
+          std::pair{"h", 3'600'000LL}, std::pair{"d", 86'400'000LL}}) {
+        if (v.endsWith(QLatin1String(suffix))) {
+            scale = unit;
+            v.chop(qsizetype(qstrlen(suffix)));
+            break;
+        }
     }
     bool ok = false;
     const double n = v.toDouble(&ok);
-    if (!ok || n < 0 || n * scale > 86'400'000.0)
+    // Bounded before the conversion: a huge number must not overflow into a small one.
+    if (!ok || n < 0 || n * double(scale) > 1e15)
+        return std::nullopt;
+    return static_cast<qint64>(n * double(scale));
+}
+
+std::optional<QString> parseDurationMs(const QString& text, qint64* outMs) {
+    const auto ms = durationMs(text);
+    if (!ms || *ms > 86'400'000)
         return QStringLiteral("expected a duration such as 500ms, 10s or 2m, got \"%1\"").arg(text);
-    *outMs = static_cast<qint64>(n * scale);
+    *outMs = *ms;
     return std::nullopt;
 }
 

@@ -17,7 +17,9 @@ namespace herald::configvalues {
 // "10s", "2m", "1500ms": the shortest exact form.
 QString showDuration(qint64 ms);
 std::optional<QString> parseInt(const QString& value, qint64 min, qint64 max, qint64* out);
-// "1500ms", "10s", "2m" or a bare number of seconds, up to a day.
+// "1500ms", "10s", "2m", "1h", "7d" or a bare number of seconds; nullopt if it is none.
+std::optional<qint64> durationMs(const QString& text);
+// A setting's duration: as durationMs(), up to a day.
 std::optional<QString> parseDurationMs(const QString& text, qint64* outMs);
 std::optional<QString> parseBool(const QString& value, bool* out);
 // "ADDR:PORT", "[v6]:PORT", ":PORT" or a bare port (all addresses), "localhost:PORT", into

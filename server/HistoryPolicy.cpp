@@ -1,5 +1,6 @@
 #include "server/HistoryPolicy.h"
 
+#include "server/ConfigValues.h"
 #include "shared/Streams.h"
 
 #include <QStringList>
@@ -10,27 +11,12 @@ namespace {
 constexpr qint64 kMaxAgeMs = 30LL * 86'400'000; // 30 days
 constexpr int kMaxCount = 1'000'000;
 
-// "90s", "15m", "1h", "7d", or a bare number of seconds.
-std::optional<qint64> parseAge(QString v) {
-    v = v.trimmed().toLower();
-    qint64 scale = 1000;
-    if (v.endsWith(QLatin1Char('s'))) {
-        v.chop(1);
-    } else if (v.endsWith(QLatin1Char('m'))) {
-        scale = 60'000;
-        v.chop(1);
-    } else if (v.endsWith(QLatin1Char('h'))) {
-        scale = 3'600'000;
-        v.chop(1);
-    } else if (v.endsWith(QLatin1Char('d'))) {
-        scale = 86'400'000;
-        v.chop(1);
-    }
-    bool ok = false;
-    const double n = v.toDouble(&ok);
-    if (!ok || n <= 0 || n * scale > double(kMaxAgeMs))
+// As every duration setting ("90s", "15m", "1h", "7d"), more than 0 and at most kMaxAgeMs.
+std::optional<qint64> parseAge(const QString& text) {
+    const auto ms = configvalues::durationMs(text);
+    if (!ms || *ms <= 0 || *ms > kMaxAgeMs)
         return std::nullopt;
-    return static_cast<qint64>(n * scale);
+    return ms;
 }
 
 QString showAge(qint64 ms) {
