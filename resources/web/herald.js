@@ -11,7 +11,9 @@
  * pingInterval (ms, default 25000), minDelay / maxDelay (reconnect backoff, ms),
  * autoConnect (default true), WebSocket (an implementation, for non-browser use).
  * Events: open(welcome), close({code, reason, reconnectIn}), state(state, previous),
- * message, system, online, subscribed, unsubscribed, error, pong.
+ * message, system, withdrawn, online, subscribed, unsubscribed, error, pong.
+ * A sticky system message carries expires_at (ms); it is sent again after each reconnect (same
+ * id), and "withdrawn" ({id}) says an admin took it back.
  */
 (function (root) {
   'use strict';
@@ -182,7 +184,7 @@
           if (msg.stream && msg.code !== 'too_many_subscriptions') this._wanted.delete(msg.stream);
           this._emit('error', msg);
           break;
-        case 'message': case 'system': case 'online': case 'pong':
+        case 'message': case 'system': case 'withdrawn': case 'online': case 'pong':
           this._emit(msg.event, msg);
           break;
         default:
