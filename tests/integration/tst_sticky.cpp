@@ -303,6 +303,26 @@ private Q_SLOTS:
         QCOMPARE(stickyTitles(*n2_), QStringList{});
         QCOMPARE(stickyTitles(*n1_), QStringList{});
     }
+
+    // Redis is where the nodes agree: one that comes back without its data (no persistence here)
+    // no longer has the notice, and each node, reading the hash after the reconnect, drops it and
+    // tells its open connections.
+    void aRedisThatForgetsMakesTheNodesForget() {
+        const HttpResult sent = broadcastOver(*n1_, R"({"title":"Forgotten","ttl":"1h"})");
+        QCOMPARE(sent.status, 200);
+        const QString id = str(sent.json(), "id");
+        QTRY_COMPARE_WITH_TIMEOUT(stickyTitles(*n2_), QStringList{QStringLiteral("Forgotten")},
+                                  10000);
+        auto open2 = client(*n2_);
+        QVERIFY(open2);
+        QString error;
+        QVERIFY2(redis_->restart(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(withdrawnSeen(*open2, id), 20000);
+        for (ServerProcess* n : {n1_.get(), n2_.get()}) {
+            QTRY_COMPARE_WITH_TIMEOUT(listed(*n).size(), 0, 20000);
+            QCOMPARE(stickyTitles(*n), QStringList{});
+        }
+    }
 };
 
 QTEST_MAIN(StickyTest)
