@@ -118,7 +118,8 @@ The endpoint depends on the credential:
                        $HERALD_ADMIN_TOKEN, else $HERALD_API_TOKEN)
   none                 /public; public streams only
 
-STREAM "system" shows system messages and "online" the node's live counts.
+STREAM "system" shows system messages (and {"withdrawn": ID} when a sticky one is withdrawn)
+and "online" the node's live counts.
 
 Options:
   --count N     exit after N messages
