@@ -153,7 +153,11 @@ void RedisBroker::publish(const QString& key, const QByteArray& payload, Publish
         if (r.type == RedisReply::Type::Integer)
             done(std::nullopt);
         else if (r.local)
-            done(unavailable(r.errorText()));
+            done(unavailable(r.errorText() +
+                             (r.maybeExecuted
+                                  ? QStringLiteral(" after the publish was sent; it may still be "
+                                                   "delivered")
+                                  : QString())));
         else
             done(Error{ErrorCode::Unavailable,
                        QStringLiteral("redis refused the publish: ") +

@@ -113,7 +113,7 @@ void RedisConnection::stop() {
     attemptTimer_.stop();
     closeSocket();
     state_ = State::Disconnected;
-    answerLater(takePending(), QStringLiteral("redis connection stopped"));
+    answerLater(takePending(), QStringLiteral("redis connection stopped"), true);
 }
 
 void RedisConnection::connectNow() {
@@ -288,7 +288,7 @@ void RedisConnection::fail(const QString& what) {
     // out queued, in order.
     QMetaObject::invokeMethod(
         this, [this, reason] { Q_EMIT down(reason); }, Qt::QueuedConnection);
-    answerLater(takePending(), QStringLiteral("redis ") + reason);
+    answerLater(takePending(), QStringLiteral("redis ") + reason, true);
 }
 
 void RedisConnection::closeSocket(bool destroying) {
@@ -328,17 +328,19 @@ std::vector<RedisConnection::Reply> RedisConnection::takePending() {
     return out;
 }
 
-void RedisConnection::answerLater(std::vector<Reply> callbacks, const QString& text) {
+void RedisConnection::answerLater(std::vector<Reply> callbacks, const QString& text, bool sent) {
     if (std::none_of(callbacks.begin(), callbacks.end(), [](const Reply& r) { return bool(r); }))
         return;
     QMetaObject::invokeMethod(
         this,
-        [callbacks = std::move(callbacks), text]() mutable {
+        [callbacks = std::move(callbacks), text, sent]() mutable {
             const std::vector<Reply> list =
                 std::move(callbacks); // safe even if a callback deletes us
+            RedisReply reply = RedisReply::localError(text);
+            reply.maybeExecuted = sent;
             for (const Reply& done : list)
                 if (done)
-                    done(RedisReply::localError(text));
+                    done(reply);
         },
         Qt::QueuedConnection);
 }

@@ -125,7 +125,8 @@ private:
     void changeSubscription(QSet<QByteArray>& set, const char* verb, const QByteArray& name,
                             bool add);
     std::vector<Reply> takePending();
-    void answerLater(std::vector<Reply> callbacks, const QString& text);
+    // `sent`: the commands may have reached Redis (and run) before the connection was lost.
+    void answerLater(std::vector<Reply> callbacks, const QString& text, bool sent = false);
     void onPubSub(const RedisReply& reply);
     int nextDelayMs();
     QString label() const;

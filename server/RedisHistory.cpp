@@ -8,8 +8,8 @@ namespace {
 //   it is there unless the whole stream expired (then the chain starts again with "").
 // herald_read KEYS[1] ARGV: after limit  ->  {complete, last-id, id1, data1, id2, data2, ...}
 //   complete = 1 when `after` is still kept or is exactly the newest id trimmed (then nothing
-//   after it is gone; "0-0", the start, when nothing was ever trimmed); a stream that does not exist (never written, expired, or lost with a
-//   Redis restart) is not complete for any position.
+//   after it is gone; "0-0", the start, when nothing was ever trimmed); a stream that does not
+//   exist (never written, expired, or lost with a Redis restart) is not complete for any position.
 constexpr char kLibrary[] = R"LUA(#!lua name=herald
 
 local function herald_publish(keys, args)
@@ -81,7 +81,11 @@ redis.register_function{function_name = 'herald_read', callback = herald_read,
 Error redisError(const RedisReply& reply, const char* what) {
     if (reply.local)
         return Error{ErrorCode::Unavailable,
-                     QStringLiteral("redis unreachable: ") + reply.errorText()};
+                     QStringLiteral("redis unreachable: ") + reply.errorText() +
+                         (reply.maybeExecuted
+                              ? QStringLiteral(" after the %1 was sent; it may still be delivered")
+                                    .arg(QLatin1String(what))
+                              : QString())};
     QString text = reply.isError() ? reply.errorText() : QStringLiteral("unexpected reply");
     if (text.contains(QLatin1String("Function not found")))
         text += QStringLiteral(" (the node loads its Redis functions when it connects; Redis 7.0 "

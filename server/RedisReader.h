@@ -17,6 +17,7 @@ struct RedisReply {
     qint64 integer = 0;               // Integer
     std::vector<RedisReply> elements; // Array
     bool local = false;               // an Error made by this client: not connected, lost, stopped
+    bool maybeExecuted = false; // local: the command was sent before the loss; it may have run
 
     bool isError() const { return type == Type::Error; }
     bool isNil() const { return type == Type::Nil; }

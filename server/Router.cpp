@@ -164,15 +164,18 @@ qint64 Router::sendReplay(Session& session, const StreamJoin& join) {
         return 0;
     qint64 sent = 0;
     std::optional<streamid::Position> last = streamid::parse(*join.since);
+    // Up to what this node has delivered to the stream's subscribers, no further: the session
+    // joins them next, and what is later reaches it that way (a gap being filled included).
+    const streamid::Position delivered = continuity_.lastPositionOf(join.key);
     for (const auto& [position, frame] : join.replay) {
-        if (last && position <= *last)
+        if ((last && position <= *last) || position > delivered)
             continue;
         sent += session.send(frame) ? 1 : 0;
         last = position;
     }
     for (const auto& [position, frame] : join.live) {
-        if (last && position <= *last)
-            continue; // in the replay too
+        if ((last && position <= *last) || position > delivered)
+            continue; // in the replay too, or still to come
         session.send(frame);
         last = position;
     }

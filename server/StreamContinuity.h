@@ -66,6 +66,10 @@ public:
         const auto it = keys_.constFind(key);
         return it != keys_.constEnd() && it->known ? it->lastId : QString();
     }
+    streamid::Position lastPositionOf(const QString& key) const {
+        const auto it = keys_.constFind(key);
+        return it != keys_.constEnd() && it->known ? it->last : streamid::Position{};
+    }
     std::optional<Retention> retentionFor(const QString& key) const {
         return policy_.retentionFor(key);
     }

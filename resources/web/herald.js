@@ -7,13 +7,24 @@
  *   h.on('system', (m) => alert(m.data.title));
  *
  * Options: url (default: this page's host, /public, or /private when a token is given),
+ * urls (several nodes' URLs: each reconnect tries the next one; overrides url),
  * token, getToken (async () => token; called before every connect), streams,
  * pingInterval (ms, default 25000), minDelay / maxDelay (reconnect backoff, ms),
  * autoConnect (default true), WebSocket (an implementation, for non-browser use).
  * Events: open(welcome), close({code, reason, reconnectIn}), state(state, previous),
- * message, system, withdrawn, online, subscribed, unsubscribed, error, pong.
+ * message, system, withdrawn, online, subscribed, unsubscribed, error, pong,
+ * recovery({stream, recovered, replayed}).
  * A sticky system message carries expires_at (ms); it is sent again after each reconnect (same
  * id), and "withdrawn" ({id}) says an admin took it back.
+ *
+ * No message lost: for each stream with history the client remembers the id of the last message
+ * it delivered (or, before any, the stream's position from `subscribed`), and after a reconnect,
+ * to any node, subscribes with `since` so the node replays what was missed. Once the replay is
+ * delivered it emits `recovery` per resumed stream: `recovered` true means nothing was missed;
+ * false means older messages are gone (or the stream keeps no history), so reload the state the
+ * page built from that stream. `replayed` counts the missed messages delivered. A message whose
+ * id is not after the last one delivered on its stream is dropped, so the page never sees one
+ * twice. `client.lastIds` shows what a resume would ask for ({routingKey: id}).
  */
 (function (root) {
   'use strict';
@@ -30,11 +41,14 @@
   // How long to wait for any frame after our ping before declaring the link dead. Browsers hide
   // WebSocket ping/pong frames, so a half-open TCP connection is only noticed this way.
   const PONG_TIMEOUT_MS = 10000;
+  // Ids of messages kept in a stream's history: "<ms>-<seq>" (Redis stream ids). Other ids
+  // (streams without history) cannot be resumed from nor ordered, and are passed through as-is.
+  const HISTORY_ID = /^\d+-\d+$/;
 
   class Client {
     constructor(options = {}) {
       this.options = Object.assign({
-        url: null, token: null, getToken: null, streams: [],
+        url: null, urls: [], token: null, getToken: null, streams: [],
         pingInterval: 25000, minDelay: 500, maxDelay: 30000, autoConnect: true,
         WebSocket: root.WebSocket,
       }, options);
@@ -44,8 +58,11 @@
       this.subscribed = new Set();  // routing keys the server confirmed, e.g. "public.promotional"
       this._wanted = new Set(this.options.streams); // what the caller asked for, as given
       this._listeners = {};
+      this._lastIds = new Map();    // routing key -> id of the last message delivered, or position
+      this._replays = new Map();    // routing key -> resume whose replay is still arriving
       this._ws = null;
       this._attempt = 0;
+      this._urlIndex = 0;
       this._timers = {};
       this._openedAt = 0;
       this._rejectedToken = null;
@@ -69,15 +86,24 @@
     /** Streams the caller wants; kept across reconnects. */
     get streams() { return Array.from(this._wanted); }
 
+    /** Where a resume would start, per routing key: {"public.news": "1732370000000-3"}. */
+    get lastIds() { return Object.fromEntries(this._lastIds); }
+
     subscribe(streams) {
       const list = toList(streams).filter((s) => !this._wanted.has(s));
       list.forEach((s) => this._wanted.add(s));
-      if (list.length) this._send({ event: 'subscribe', streams: list });
+      if (list.length) this._send(this._subscribeFrame(list));
     }
 
     unsubscribe(streams) {
       const list = toList(streams);
-      list.forEach((s) => this._wanted.delete(s));
+      list.forEach((s) => {
+        this._wanted.delete(s);
+        // Subscribing again later starts afresh: what was published meanwhile is not wanted.
+        const key = this._routingKey(s);
+        this._lastIds.delete(key);
+        this._replays.delete(key);
+      });
       if (list.length) this._send({ event: 'unsubscribe', streams: list });
     }
 
@@ -95,6 +121,7 @@
       this._stopped = true;
       if (root.removeEventListener) root.removeEventListener('online', this._onBrowserOnline);
       this._clearTimers();
+      this._replays.clear();
       const ws = this._detach();
       if (ws) { try { ws.close(code, reason); } catch (e) { /* already closing */ } }
       if (this.state !== 'closed') {
@@ -143,7 +170,7 @@
 
     _url() {
       const o = this.options;
-      let url = o.url;
+      let url = o.urls && o.urls.length ? o.urls[this._urlIndex % o.urls.length] : o.url;
       if (!url) {
         const loc = root.location;
         const scheme = loc && loc.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -168,12 +195,12 @@
           this._setState('open');
           this._startPing();
           // Re-subscribe everything wanted: after a reconnect the new session starts empty.
-          if (this._wanted.size) this._send({ event: 'subscribe', streams: this.streams });
+          if (this._wanted.size) this._send(this._subscribeFrame(this.streams));
           this._emit('open', msg);
           break;
         case 'subscribed':
           (msg.streams || []).forEach((s) => this.subscribed.add(s));
-          this._emit('subscribed', msg);
+          this._onSubscribed(msg);
           break;
         case 'unsubscribed':
           (msg.streams || []).forEach((s) => this.subscribed.delete(s));
@@ -184,7 +211,10 @@
           if (msg.stream && msg.code !== 'too_many_subscriptions') this._wanted.delete(msg.stream);
           this._emit('error', msg);
           break;
-        case 'message': case 'system': case 'withdrawn': case 'online': case 'pong':
+        case 'message':
+          this._onMessage(msg);
+          break;
+        case 'system': case 'withdrawn': case 'online': case 'pong':
           this._emit(msg.event, msg);
           break;
         default:
@@ -192,9 +222,81 @@
       }
     }
 
+    // ---- resume and dedupe (docs/protocol.md, "History and resume") ---------------------------
+
+    /** A subscribe frame for `names`, with `since` for each stream a message was seen on. */
+    _subscribeFrame(names) {
+      const frame = { event: 'subscribe', streams: names };
+      const since = {};
+      for (const name of names) {
+        const id = this._lastIds.get(this._routingKey(name));
+        if (id !== undefined) since[name] = id;
+      }
+      if (Object.keys(since).length) frame.since = since;
+      return frame;
+    }
+
+    _onSubscribed(msg) {
+      const positions = msg.positions || {};
+      const recovered = msg.recovered || {};
+      for (const key of Object.keys(positions)) {
+        // A resumed stream's replay follows this answer and moves its last id on by itself.
+        // Otherwise nothing after the position has been delivered yet: resume from there.
+        // ("" is a stream with no message yet: a resume from it replays from the start.)
+        const position = String(positions[key]);
+        const last = this._lastIds.get(key);
+        if (!(key in recovered) && (last === undefined || isAfter(position, last)))
+          this._lastIds.set(key, position);
+      }
+      this._emit('subscribed', msg);
+      for (const key of Object.keys(recovered)) {
+        const resume = { stream: key, recovered: recovered[key] === true, replayed: 0,
+                         position: positions[key] || '' };
+        // The replay ends with the message at the position, the newest one at the answer.
+        if (resume.position && isAfter(resume.position, this._lastIds.get(key) || '')) {
+          this._replays.set(key, resume);
+        } else {
+          this._emitRecovery(resume);
+        }
+      }
+    }
+
+    _onMessage(msg) {
+      const key = msg.stream;
+      if (typeof msg.id !== 'string' || !HISTORY_ID.test(msg.id)) return this._emit('message', msg);
+      const last = this._lastIds.get(key);
+      const resume = this._replays.get(key);
+      if (last === undefined || isAfter(msg.id, last)) {
+        // Only for streams subscribed to: one still in flight after unsubscribe is forgotten.
+        if (this.subscribed.has(key)) this._lastIds.set(key, msg.id);
+        if (resume && !isAfter(msg.id, resume.position)) resume.replayed++;
+        this._emit('message', msg);
+      } // else: a duplicate (already delivered): the page must not see it twice
+      if (resume && !isAfter(resume.position, msg.id)) {
+        this._replays.delete(key);
+        this._emitRecovery(resume);
+      }
+    }
+
+    _emitRecovery(resume) {
+      this._emit('recovery', { stream: resume.stream, recovered: resume.recovered, replayed: resume.replayed });
+    }
+
+    /** The routing key of a stream name as the caller wrote it (docs/protocol.md, "Streams"). */
+    _routingKey(name) {
+      if (name === 'online' || name === 'system' || name.startsWith('public.')) return name;
+      const user = this.welcome && this.welcome.user;
+      if (name.startsWith('private.'))
+        return name.indexOf('.', 8) > 0 || !user ? name : 'private.' + user + '.' + name.slice(8);
+      return 'public.' + name;
+    }
+
+    // ---- connection ------------------------------------------------------------------------
+
     _onClose(code, reason) {
       this._detach();
       this._clearTimers();
+      this._replays.clear(); // the next connection resumes (and reports) again
       if (this._stopped) return;
       if (this._openedAt && Date.now() - this._openedAt >= STABLE_MS) this._attempt = 0;
       this._openedAt = 0;
@@ -224,6 +326,7 @@
         delay = Math.max(delay, 5000 + Math.random() * 5000); // node full
       }
       this._attempt++;
+      this._urlIndex++; // with several nodes, try the next one
       this._setState('reconnecting');
       this._timers.reconnect = setTimeout(() => this._connectNow(), delay);
       return Math.round(delay);
@@ -278,6 +381,20 @@
     }
 
     _clearTimers() { Object.keys(this._timers).forEach((name) => this._clearTimer(name)); }
+  }
+
+  // Whether history id `a` comes after `b` ("" comes before every id). Compared as decimal
+  // strings, digit count first: no precision lost on big sequence numbers.
+  function isAfter(a, b) {
+    if (b === '') return a !== '';
+    if (a === '') return false;
+    const [am, as] = a.split('-');
+    const [bm, bs] = b.split('-');
+    return cmpDecimal(am, bm) > 0 || (am === bm && cmpDecimal(as, bs) > 0);
+  }
+
+  function cmpDecimal(a, b) {
+    return a.length !== b.length ? a.length - b.length : (a < b ? -1 : a > b ? 1 : 0);
   }
 
   function toList(streams) {

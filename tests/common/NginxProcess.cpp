@@ -17,6 +17,11 @@ quint16 freeLoopbackPort() {
     return probe.serverPort();
 }
 
+QByteArray NginxProcess::errorLog() const {
+    QFile log(dir_.path() + QStringLiteral("/error.log"));
+    return log.open(QIODevice::ReadOnly) ? log.readAll() : QByteArray();
+}
+
 NginxProcess::NginxProcess(QList<quint16> upstreamPorts)
     : upstreams_(std::move(upstreamPorts)) {}
 

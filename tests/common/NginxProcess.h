@@ -17,6 +17,7 @@ public:
     bool start(QString* error, int timeoutMs = 20000);
     void stop();
     quint16 port() const { return port_; }
+    QByteArray errorLog() const; // nginx's error.log so far, for failure messages
 
 private:
     QList<quint16> upstreams_;
