@@ -4,6 +4,7 @@
 #include "server/Broker.h"
 #include "server/Hub.h"
 #include "server/Presence.h"
+#include "server/StickyNotices.h"
 #include "shared/Codec.h"
 #include "shared/Limits.h"
 #include "shared/Streams.h"
@@ -28,13 +29,15 @@ bool anyone(const Session&) {
 } // namespace
 
 AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& presence,
-                           Audit& audit, std::function<void()> drainSelf, QObject* parent)
+                           Audit& audit, StickyNotices& sticky, std::function<void()> drainSelf,
+                           QObject* parent)
     : QObject(parent)
     , selfId_(std::move(selfId))
     , hub_(hub)
     , broker_(broker)
     , presence_(presence)
     , audit_(audit)
+    , sticky_(sticky)
     , drainSelf_(std::move(drainSelf)) {
     // Presence owns the control channel and decodes each message once.
     connect(&presence_, &Presence::controlMessage, this, &AdminService::onControlMessage);
@@ -46,9 +49,17 @@ AdminService::AdminService(QString selfId, Hub& hub, Broker& broker, Presence& p
     snapshotTimer_.start();
     // A console sees the cluster at once, not up to a second later.
     connect(&hub_, &Hub::sessionAttached, this, [this](quint64 id) {
-        if (Session* s = hub_.session(id); s && isAdmin(*s))
+        if (Session* s = hub_.session(id); s && isAdmin(*s)) {
             s->send(snapshotFrame());
+            s->send(stickyFrame());
+        }
     });
+    // Consoles list the active sticky notices (they are not sent them as clients are).
+    connect(&sticky_, &StickyNotices::changed, this, [this] { hub_.sendToAdmins(stickyFrame()); });
+}
+
+Frame AdminService::stickyFrame() const {
+    return Frame::text(admin::encode(admin::StickyList{sticky_.active()}));
 }
 
 AdminService::~AdminService() {
@@ -67,6 +78,8 @@ void AdminService::onCommand(Session& session, const admin::AdminCommand& comman
                 drain(session, c);
             } else if constexpr (std::is_same_v<T, admin::DisconnectCommand>) {
                 disconnect(session, c);
+            } else if constexpr (std::is_same_v<T, admin::WithdrawCommand>) {
+                withdraw(session, c);
             } else if constexpr (std::is_same_v<T, admin::AuditCommand>) {
                 const quint64 id = session.id();
                 audit_.read(c.limit,
@@ -139,6 +152,14 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
                                      QStringLiteral("no live node \"%1\"").arg(value.left(64)));
         break;
     }
+    if (command.ttlMs > 0) {
+        if (command.target.kind != admin::Target::Kind::All)
+            return session.sendError(
+                ErrorCode::BadRequest,
+                QStringLiteral("a sticky broadcast (ttl) is for every connection: target all"));
+        if (auto refused = sticky_.refusal())
+            return session.sendError(refused->code, refused->message);
+    }
     const QString messageId = hub_.newMessageId();
     broadcasts_.insert(messageId, {session.id(),
                                    {command.requestId, messageId, command.target, {}},
@@ -149,14 +170,34 @@ void AdminService::broadcast(Session& session, const admin::BroadcastCommand& co
         command.target.kind == admin::Target::Kind::All
             ? QStringLiteral("all")
             : cluster::targetKindName(command.target.kind) + QLatin1Char(':') + value;
-    record(session, QStringLiteral("broadcast"), target, command.notice.title);
-    send(cluster::AdminBroadcast{messageId, selfId_, command.requestId, command.target.kind, value,
-                                 command.notice},
-         session.id());
+    const cluster::AdminBroadcast order{messageId,
+                                        selfId_,
+                                        command.requestId,
+                                        command.target.kind,
+                                        value,
+                                        command.notice,
+                                        command.ttlMs > 0 ? nowMs() + command.ttlMs : 0};
+    if (order.expiresAtMs == 0) {
+        record(session, QStringLiteral("broadcast"), target, command.notice.title);
+        return send(order, session.id());
+    }
+    record(session, QStringLiteral("broadcast"), target,
+           QStringLiteral("%1 (sticky %2)")
+               .arg(command.notice.title, codec::formatTtl(command.ttlMs)));
+    QPointer<AdminService> self(this);
+    sticky_.publish(order, [self, id = session.id()](std::optional<Error> error) {
+        if (Session* s = self && error ? self->hub_.session(id) : nullptr)
+            s->sendError(error->code, error->message);
+    });
 }
 
 void AdminService::onBroadcast(const cluster::AdminBroadcast& b) {
-    const Frame frame = Frame::text(codec::encode(SystemEvent{b.messageId, b.notice}));
+    // A sticky notice is kept for later connections; one this node has already (read from Redis
+    // first) is not sent twice.
+    if (b.expiresAtMs > 0 && (b.targetKind != cluster::TargetKind::All || !sticky_.remember(b)))
+        return;
+    const Frame frame =
+        Frame::text(codec::encode(SystemEvent{b.messageId, b.notice, b.expiresAtMs}));
     qint64 delivered = 0;
     switch (b.targetKind) {
     case cluster::TargetKind::All:
@@ -258,6 +299,21 @@ void AdminService::disconnect(Session& session, const admin::DisconnectCommand& 
     send(cluster::DisconnectOrder{command.user, selfId_}, session.id());
 }
 
+void AdminService::withdraw(Session& session, const admin::WithdrawCommand& command) {
+    const auto notice = sticky_.find(command.id);
+    if (!notice)
+        return session.sendError(
+            ErrorCode::NotFound,
+            QStringLiteral("no active sticky notice \"%1\"").arg(command.id.left(64)));
+    session.send(Frame::text(admin::encode(admin::Ack{command.id, QStringLiteral("withdraw")})));
+    record(session, QStringLiteral("withdraw"), command.id, notice->notice.title);
+    QPointer<AdminService> self(this);
+    sticky_.withdraw(command.id, [self, id = session.id()](std::optional<Error> error) {
+        if (Session* s = self && error ? self->hub_.session(id) : nullptr)
+            s->sendError(error->code, error->message);
+    });
+}
+
 // ---- the control channel ----
 
 void AdminService::onControlMessage(const cluster::ControlMessage& message) {
@@ -276,6 +332,8 @@ void AdminService::onControlMessage(const cluster::ControlMessage& message) {
             qCInfo(lcAdmin).noquote() << "drain ordered by an admin on" << d->origin;
             drainSelf_();
         }
+    } else if (const auto* w = std::get_if<cluster::StickyWithdraw>(&message)) {
+        sticky_.forget(w->id);
     } else if (const auto* x = std::get_if<cluster::DisconnectOrder>(&message)) {
         const int closed = hub_.closeWhere(
             [x](const Session& s) {

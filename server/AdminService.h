@@ -17,6 +17,7 @@ class Broker;
 class Hub;
 class Presence;
 class Session;
+class StickyNotices;
 
 // The node's side of the console's /admin endpoint (docs/protocol.md, "Admin protocol"): the
 // cluster snapshot every second, and the commands that need the whole cluster. Those travel as
@@ -26,7 +27,7 @@ class AdminService : public QObject {
     Q_OBJECT
 public:
     AdminService(QString selfId, Hub& hub, Broker& broker, Presence& presence, Audit& audit,
-                 std::function<void()> drainSelf, QObject* parent = nullptr);
+                 StickyNotices& sticky, std::function<void()> drainSelf, QObject* parent = nullptr);
     ~AdminService() override;
 
     static constexpr int kSnapshotIntervalMs = 1000;
@@ -40,6 +41,8 @@ private:
     void queryStreams(Session& session, const admin::StreamsCommand& command);
     void drain(Session& session, const admin::DrainCommand& command);
     void disconnect(Session& session, const admin::DisconnectCommand& command);
+    void withdraw(Session& session, const admin::WithdrawCommand& command);
+    Frame stickyFrame() const;
 
     void onControlMessage(const cluster::ControlMessage& message);
     void onBroadcast(const cluster::AdminBroadcast& b);
@@ -72,6 +75,7 @@ private:
     Broker& broker_;
     Presence& presence_;
     Audit& audit_;
+    StickyNotices& sticky_;
     std::function<void()> drainSelf_;
     QTimer snapshotTimer_;
     QHash<QString, PendingBroadcast> broadcasts_; // by message id

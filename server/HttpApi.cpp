@@ -3,6 +3,7 @@
 #include "server/Broker.h"
 #include "server/Hub.h"
 #include "server/Presence.h"
+#include "server/StickyNotices.h"
 #include "shared/Bus.h"
 #include "shared/Cluster.h"
 #include "shared/Codec.h"
@@ -71,11 +72,13 @@ struct Route {
 } // namespace
 
 HttpApi::HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence,
-                 const Authenticator& auth, std::function<NodeStatus()> status)
+                 StickyNotices& sticky, const Authenticator& auth,
+                 std::function<NodeStatus()> status)
     : config_(config)
     , hub_(hub)
     , broker_(broker)
     , presence_(presence)
+    , sticky_(sticky)
     , auth_(auth)
     , status_(std::move(status)) {}
 
@@ -92,17 +95,28 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
         respond(r);
     };
 
-    if (path == QLatin1String("/api/publish") || path == QLatin1String("/api/broadcast")) {
-        if (!post)
-            return methodNotAllowed("POST");
+    // /api/broadcast/<id>: one sticky notice, withdrawn with DELETE.
+    const QLatin1String noticePrefix("/api/broadcast/");
+    const bool notice = path.startsWith(noticePrefix) && path.size() > noticePrefix.size();
+    if (path == QLatin1String("/api/publish") || path == QLatin1String("/api/broadcast") ||
+        notice) {
+        const bool del = request.method == "DELETE";
+        if (notice ? !del : path == QLatin1String("/api/publish") ? !post : !(post || get))
+            return methodNotAllowed(notice                                  ? "DELETE"
+                                    : path == QLatin1String("/api/publish") ? "POST"
+                                                                            : "GET, POST");
         if (auto denied = auth_.authorizeApi(request.bearerToken(), request.peer)) {
             hub_.metrics().countError(denied->code);
             HttpResponse r = HttpResponse::error(401, *denied);
             r.headers.append(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
             return respond(r);
         }
+        if (notice)
+            return withdraw(path.mid(noticePrefix.size()), std::move(respond));
         if (path == QLatin1String("/api/publish"))
             return publish(request, std::move(respond));
+        if (get)
+            return respond(stickyList());
         return broadcast(request, std::move(respond));
     }
     if (!get) {
@@ -171,6 +185,8 @@ void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
         hub_.metrics().countError(error->code);
         return respond(HttpResponse::error(statusFor(error->code), *error));
     }
+    if (std::get<BroadcastRequest>(decoded).ttlMs > 0)
+        return stickyBroadcast(std::get<BroadcastRequest>(decoded), std::move(respond));
     hub_.publisher().broadcast(
         std::get<BroadcastRequest>(decoded).notice, [respond](const PublishResult& result) {
             if (result.error)
@@ -179,6 +195,50 @@ void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
                 HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
                                                 {QStringLiteral("stream"), result.routingKey}})));
         });
+}
+
+void HttpApi::stickyBroadcast(const BroadcastRequest& request, Respond respond) {
+    // The admin protocol's path (cluster channel), so every node keeps it for new connections.
+    const cluster::AdminBroadcast order{hub_.newMessageId(),
+                                        hub_.nodeId(),
+                                        {},
+                                        cluster::TargetKind::All,
+                                        {},
+                                        request.notice,
+                                        QDateTime::currentMSecsSinceEpoch() + request.ttlMs};
+    sticky_.publish(order, [&metrics = hub_.metrics(), respond, order](std::optional<Error> error) {
+        if (error) {
+            metrics.countError(error->code);
+            return respond(HttpResponse::error(statusFor(error->code), *error));
+        }
+        metrics.published++;
+        respond(
+            HttpResponse::json(200, toJson({{QStringLiteral("id"), order.messageId},
+                                            {QStringLiteral("stream"), QStringLiteral("system")},
+                                            {QStringLiteral("expires_at"), order.expiresAtMs}})));
+    });
+}
+
+void HttpApi::withdraw(const QString& id, Respond respond) {
+    sticky_.withdraw(id, [&metrics = hub_.metrics(), respond, id](std::optional<Error> error) {
+        if (error) {
+            metrics.countError(error->code);
+            return respond(HttpResponse::error(statusFor(error->code), *error));
+        }
+        respond(HttpResponse::json(
+            200, toJson({{QStringLiteral("id"), id}, {QStringLiteral("withdrawn"), true}})));
+    });
+}
+
+HttpResponse HttpApi::stickyList() const {
+    QJsonArray list;
+    for (const StickyNotice& n : sticky_.active())
+        list.append(QJsonObject{{QStringLiteral("id"), n.id},
+                                {QStringLiteral("title"), n.notice.title},
+                                {QStringLiteral("body"), n.notice.body},
+                                {QStringLiteral("level"), levelName(n.notice.level)},
+                                {QStringLiteral("expires_at"), n.expiresAtMs}});
+    return HttpResponse::json(200, toJson({{QStringLiteral("sticky"), list}}));
 }
 
 QJsonObject HttpApi::nodeSnapshot() const {

@@ -12,6 +12,7 @@ namespace herald {
 class Hub;
 class Broker;
 class Presence;
+class StickyNotices;
 
 // What /api/cluster, /readyz and /metrics report about the node, supplied by the Node.
 struct NodeStatus {
@@ -26,7 +27,7 @@ public:
     using Respond = std::function<void(HttpResponse)>;
 
     HttpApi(const Config& config, Hub& hub, Broker& broker, Presence& presence,
-            const Authenticator& auth, std::function<NodeStatus()> status);
+            StickyNotices& sticky, const Authenticator& auth, std::function<NodeStatus()> status);
 
     void handle(const HttpRequest& request, Respond respond);
 
@@ -36,6 +37,9 @@ public:
 private:
     void publish(const HttpRequest& request, Respond respond);
     void broadcast(const HttpRequest& request, Respond respond);
+    void stickyBroadcast(const BroadcastRequest& request, Respond respond);
+    void withdraw(const QString& id, Respond respond);
+    HttpResponse stickyList() const;
     HttpResponse cluster() const;
     HttpResponse metrics() const;
     HttpResponse readiness() const;
@@ -45,6 +49,7 @@ private:
     Hub& hub_;
     Broker& broker_;
     Presence& presence_;
+    StickyNotices& sticky_;
     const Authenticator& auth_;
     std::function<NodeStatus()> status_;
 };

@@ -80,7 +80,11 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
     });
     rateTimer_.setInterval(1000);
     connect(&rateTimer_, &QTimer::timeout, this, &Node::sampleRates);
-    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, auth_,
+    auto* redis = qobject_cast<RedisBroker*>(broker_.get());
+    sticky_ = std::make_unique<StickyNotices>(config_.nodeId, *hub_, *broker_,
+                                              redis ? &redis->commands() : nullptr,
+                                              config_.redisPrefix.toUtf8() + "sticky");
+    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, *sticky_, auth_,
                                      [this] { return status_; });
     gateway_ = std::make_unique<Gateway>(
         config_, *hub_, batcher_, auth_,
@@ -88,11 +92,10 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
             api_->handle(request, std::move(respond));
         },
         std::move(tls));
-    auto* redis = qobject_cast<RedisBroker*>(broker_.get());
     audit_ = std::make_unique<Audit>(redis ? &redis->commands() : nullptr,
                                      config_.redisPrefix.toUtf8() + "audit");
     admin_ = std::make_unique<AdminService>(config_.nodeId, *hub_, *broker_, *presence_, *audit_,
-                                            [this] { drain(); });
+                                            *sticky_, [this] { drain(); });
 }
 
 Node::~Node() {
@@ -101,6 +104,7 @@ Node::~Node() {
     audit_.reset();
     gateway_.reset();
     api_.reset();
+    sticky_.reset();
     presence_.reset();
     hub_.reset();
 }

@@ -10,6 +10,7 @@
 #include "server/Hub.h"
 #include "server/Metrics.h"
 #include "server/Presence.h"
+#include "server/StickyNotices.h"
 #include "shared/Cluster.h"
 
 #include <QObject>
@@ -67,6 +68,7 @@ private:
     qint64 lastDeliveries_ = 0;
     double messagesInRate_ = 0;
     double deliveriesRate_ = 0;
+    std::unique_ptr<StickyNotices> sticky_;
     std::unique_ptr<HttpApi> api_;
     std::unique_ptr<Gateway> gateway_;
     std::unique_ptr<Audit> audit_;

@@ -84,8 +84,15 @@ Decoded<AdminCommand> decodeCommand(QByteArrayView json) {
         auto target = readTarget(o.value(QLatin1String("target")));
         if (auto* e = std::get_if<Error>(&target))
             return *e;
+        const BroadcastRequest& request = std::get<BroadcastRequest>(notice);
         return BroadcastCommand{o.value(QLatin1String("id")).toString(), std::get<Target>(target),
-                                std::get<BroadcastRequest>(notice).notice};
+                                request.notice, request.ttlMs};
+    }
+    if (event == QLatin1String("withdraw")) {
+        const QJsonValue id = o.value(QLatin1String("id"));
+        if (!id.isString() || id.toString().isEmpty())
+            return badRequest(QStringLiteral("\"withdraw\" needs the notice's \"id\""));
+        return WithdrawCommand{id.toString()};
     }
     if (event == QLatin1String("streams") || event == QLatin1String("audit")) {
         const bool streams = event == QLatin1String("streams");
@@ -106,11 +113,11 @@ Decoded<AdminCommand> decodeCommand(QByteArrayView json) {
             return DrainCommand{value};
         return DisconnectCommand{value};
     }
-    return Error{ErrorCode::UnknownEvent,
-                 QStringLiteral(
-                     "unknown admin event \"%1\" (expected broadcast, streams, drain, disconnect, "
-                     "audit, subscribe, unsubscribe or ping)")
-                     .arg(event.left(64))};
+    return Error{
+        ErrorCode::UnknownEvent,
+        QStringLiteral("unknown admin event \"%1\" (expected broadcast, withdraw, streams, drain, "
+                       "disconnect, audit, subscribe, unsubscribe or ping)")
+            .arg(event.left(64))};
 }
 
 QByteArray encode(const AdminCommand& command) {
@@ -118,12 +125,18 @@ QByteArray encode(const AdminCommand& command) {
         [](const auto& c) -> QByteArray {
             using T = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<T, BroadcastCommand>) {
-                return toJson({{QStringLiteral("event"), QStringLiteral("broadcast")},
-                               {QStringLiteral("id"), c.requestId},
-                               {QStringLiteral("target"), targetJson(c.target)},
-                               {QStringLiteral("title"), c.notice.title},
-                               {QStringLiteral("body"), c.notice.body},
-                               {QStringLiteral("level"), levelName(c.notice.level)}});
+                QJsonObject o{{QStringLiteral("event"), QStringLiteral("broadcast")},
+                              {QStringLiteral("id"), c.requestId},
+                              {QStringLiteral("target"), targetJson(c.target)},
+                              {QStringLiteral("title"), c.notice.title},
+                              {QStringLiteral("body"), c.notice.body},
+                              {QStringLiteral("level"), levelName(c.notice.level)}};
+                if (c.ttlMs > 0)
+                    o.insert(QStringLiteral("ttl"), codec::formatTtl(c.ttlMs));
+                return toJson(o);
+            } else if constexpr (std::is_same_v<T, WithdrawCommand>) {
+                return toJson({{QStringLiteral("event"), QStringLiteral("withdraw")},
+                               {QStringLiteral("id"), c.id}});
             } else if constexpr (std::is_same_v<T, StreamsCommand>) {
                 return toJson({{QStringLiteral("event"), QStringLiteral("streams")},
                                {QStringLiteral("limit"), c.limit}});
@@ -185,6 +198,16 @@ QByteArray encode(const AdminEvent& event) {
                                             {QStringLiteral("detail"), a.detail}});
                 return toJson({{QStringLiteral("event"), QStringLiteral("audit")},
                                {QStringLiteral("entries"), list}});
+            } else if constexpr (std::is_same_v<T, StickyList>) {
+                QJsonArray list;
+                for (const StickyNotice& n : e.notices)
+                    list.append(QJsonObject{{QStringLiteral("id"), n.id},
+                                            {QStringLiteral("title"), n.notice.title},
+                                            {QStringLiteral("body"), n.notice.body},
+                                            {QStringLiteral("level"), levelName(n.notice.level)},
+                                            {QStringLiteral("expires_at"), n.expiresAtMs}});
+                return toJson({{QStringLiteral("event"), QStringLiteral("sticky")},
+                               {QStringLiteral("notices"), list}});
             } else {
                 return toJson({{QStringLiteral("event"), QStringLiteral("ack")},
                                {QStringLiteral("id"), e.requestId},
@@ -241,6 +264,19 @@ Decoded<std::variant<AdminEvent, ServerMessage>> decodeEvent(QByteArrayView json
     }
     if (event == QLatin1String("ack"))
         return Result{AdminEvent{Ack{str("id"), str("what")}}};
+    if (event == QLatin1String("sticky")) {
+        StickyList list;
+        for (const QJsonValue& v : o.value(QLatin1String("notices")).toArray()) {
+            const QJsonObject n = v.toObject();
+            StickyNotice notice{n.value(QLatin1String("id")).toString(),
+                                {n.value(QLatin1String("title")).toString(),
+                                 n.value(QLatin1String("body")).toString(), Level::Info},
+                                n.value(QLatin1String("expires_at")).toInteger()};
+            levelFromName(n.value(QLatin1String("level")).toString(), &notice.notice.level);
+            list.notices.append(notice);
+        }
+        return Result{AdminEvent{list}};
+    }
     auto server = codec::decodeServerMessage(json);
     if (auto* e = std::get_if<Error>(&server))
         return *e;

@@ -27,7 +27,13 @@ struct BroadcastCommand {
     QString requestId; // chosen by the console; echoed in every report
     Target target;
     SystemNotice notice;
+    qint64 ttlMs = 0; // > 0: sticky (target all only)
     bool operator==(const BroadcastCommand&) const = default;
+};
+// Withdraws an active sticky notice (its message id) on every node.
+struct WithdrawCommand {
+    QString id;
+    bool operator==(const WithdrawCommand&) const = default;
 };
 struct StreamsCommand {
     int limit = 50;
@@ -46,8 +52,9 @@ struct AuditCommand {
     bool operator==(const AuditCommand&) const = default;
 };
 // "tail" is a plain client subscribe on /admin (admins may subscribe to any stream).
-using AdminCommand = std::variant<BroadcastCommand, StreamsCommand, DrainCommand, DisconnectCommand,
-                                  AuditCommand, SubscribeRequest, UnsubscribeRequest, PingRequest>;
+using AdminCommand =
+    std::variant<BroadcastCommand, StreamsCommand, DrainCommand, DisconnectCommand, AuditCommand,
+                 SubscribeRequest, UnsubscribeRequest, PingRequest, WithdrawCommand>;
 
 // ---- server -> console ----
 struct ClusterSnapshot {
@@ -90,7 +97,13 @@ struct Ack {
     QString what;
     bool operator==(const Ack&) const = default;
 };
-using AdminEvent = std::variant<ClusterSnapshot, BroadcastReport, StreamsReport, AuditReport, Ack>;
+// The active sticky notices, soonest to lapse first: sent on connect and on every change.
+struct StickyList {
+    QList<StickyNotice> notices;
+    bool operator==(const StickyList&) const = default;
+};
+using AdminEvent =
+    std::variant<ClusterSnapshot, BroadcastReport, StreamsReport, AuditReport, Ack, StickyList>;
 
 template <class T> using Decoded = std::variant<T, Error>;
 

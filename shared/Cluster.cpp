@@ -123,7 +123,12 @@ QByteArray encode(const ControlMessage& message) {
                                 {QStringLiteral("target_value"), m.targetValue},
                                 {QStringLiteral("title"), m.notice.title},
                                 {QStringLiteral("body"), m.notice.body},
-                                {QStringLiteral("level"), levelName(m.notice.level)}});
+                                {QStringLiteral("level"), levelName(m.notice.level)},
+                                {QStringLiteral("expires_at_ms"), m.expiresAtMs}});
+            } else if constexpr (std::is_same_v<T, StickyWithdraw>) {
+                return toBytes({{QStringLiteral("type"), QStringLiteral("sticky-withdraw")},
+                                {QStringLiteral("node"), m.origin},
+                                {QStringLiteral("id"), m.id}});
             } else if constexpr (std::is_same_v<T, DeliveryReport>) {
                 return toBytes({{QStringLiteral("type"), QStringLiteral("delivery-report")},
                                 {QStringLiteral("node"), m.node},
@@ -192,11 +197,14 @@ std::optional<ControlMessage> decode(const QByteArray& payload) {
         AdminBroadcast b{str("message_id"),   node, str("request_id"), *kind,
                          str("target_value"), {}};
         b.notice.title = str("title");
+        b.expiresAtMs = integer(o, "expires_at_ms");
         b.notice.body = str("body");
         if (b.messageId.isEmpty() || !levelFromName(str("level"), &b.notice.level))
             return std::nullopt;
         return b;
     }
+    if (type == QLatin1String("sticky-withdraw") && !str("id").isEmpty())
+        return StickyWithdraw{str("id"), node};
     if (type == QLatin1String("delivery-report"))
         return DeliveryReport{str("message_id"), str("origin"), node, integer(o, "delivered")};
     if (type == QLatin1String("streams-query"))

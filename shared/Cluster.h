@@ -80,6 +80,14 @@ struct AdminBroadcast {
     TargetKind targetKind = TargetKind::All;
     QString targetValue; // a routing key, user id or node id
     SystemNotice notice;
+    // > 0: a sticky notice (target all), lapsing then (ms since the epoch). Every node keeps it
+    // and gives it to each new connection right after its welcome.
+    qint64 expiresAtMs = 0;
+};
+// An admin withdrew a sticky notice: every node forgets it and tells its open connections.
+struct StickyWithdraw {
+    QString id;
+    QString origin;
 };
 struct DeliveryReport {
     QString messageId;
@@ -108,7 +116,7 @@ struct DisconnectOrder {
 
 using ControlMessage =
     std::variant<Heartbeat, UsersChanged, SyncRequest, Leave, AdminBroadcast, DeliveryReport,
-                 StreamsQuery, StreamsAnswer, DrainOrder, DisconnectOrder>;
+                 StreamsQuery, StreamsAnswer, DrainOrder, DisconnectOrder, StickyWithdraw>;
 
 QByteArray encode(const ControlMessage& message);
 std::optional<ControlMessage> decode(const QByteArray& payload);

@@ -6,6 +6,10 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonParseError>
+#include <QRegularExpression>
+
+#include <array>
+#include <cmath>
 
 namespace herald {
 
@@ -131,6 +135,23 @@ std::variant<SystemNotice, Error> readNotice(const QJsonObject& o) {
     return notice;
 }
 
+// "ttl" of a broadcast: absent or null is 0 (not sticky); a string "2h", or a number of seconds.
+std::variant<qint64, Error> readTtl(const QJsonObject& o) {
+    const QJsonValue v = o.value(QLatin1String("ttl"));
+    if (v.isUndefined() || v.isNull())
+        return qint64(0);
+    if (v.isDouble()) {
+        const double seconds = v.toDouble();
+        if (seconds != std::floor(seconds) || seconds < 1 || seconds * 1000 > kMaxStickyTtlMs)
+            return badRequest(QStringLiteral(
+                "\"ttl\" in seconds must be a whole number from 1 to 604800 (7 days)"));
+        return static_cast<qint64>(seconds) * 1000;
+    }
+    if (!v.isString())
+        return badRequest(QStringLiteral("\"ttl\" must be a duration such as \"2h\""));
+    return parseTtl(v.toString());
+}
+
 QJsonObject noticeObject(const SystemNotice& n) {
     return {{QStringLiteral("title"), n.title},
             {QStringLiteral("body"), n.body},
@@ -161,6 +182,34 @@ std::variant<std::pair<QJsonObject, QString>, Error> parseEvent(QByteArrayView j
 }
 
 } // namespace
+
+std::variant<qint64, Error> parseTtl(const QString& text) {
+    static const QRegularExpression pattern(QStringLiteral("^([0-9]{1,7})([smhd])$"));
+    const QRegularExpressionMatch m = pattern.match(text.trimmed());
+    const auto bad = [&text] {
+        return badRequest(QStringLiteral("\"ttl\" must be a whole number and a unit (s, m, h or "
+                                         "d) from 1s to 7d, such as \"90s\", \"15m\" or "
+                                         "\"2h\", not \"%1\"")
+                              .arg(text.left(40)));
+    };
+    if (!m.hasMatch())
+        return bad();
+    const qint64 unitMs = std::array<qint64, 4>{
+        1000, 60'000, 3'600'000, 86'400'000}[QStringLiteral("smhd").indexOf(m.captured(2))];
+    const qint64 ms = m.captured(1).toLongLong() * unitMs;
+    if (ms < 1000 || ms > kMaxStickyTtlMs)
+        return bad();
+    return ms;
+}
+
+QString formatTtl(qint64 ms) {
+    const qint64 seconds = ms / 1000;
+    constexpr std::array<std::pair<char, qint64>, 3> units{{{'d', 86400}, {'h', 3600}, {'m', 60}}};
+    for (const auto& [unit, size] : units)
+        if (seconds % size == 0 && seconds >= size)
+            return QString::number(seconds / size) + QLatin1Char(unit);
+    return QString::number(seconds) + QLatin1Char('s');
+}
 
 // ---------------------------------------------------------------- client -> server
 
@@ -262,9 +311,14 @@ QByteArray encode(const ServerMessage& message) {
                                {QStringLiteral("id"), m.id},
                                {QStringLiteral("data"), m.data}});
             } else if constexpr (std::is_same_v<T, SystemEvent>) {
-                return toJson({{event, QStringLiteral("system")},
-                               {QStringLiteral("id"), m.id},
-                               {QStringLiteral("data"), noticeObject(m.notice)}});
+                QJsonObject o{{event, QStringLiteral("system")},
+                              {QStringLiteral("id"), m.id},
+                              {QStringLiteral("data"), noticeObject(m.notice)}};
+                if (m.expiresAtMs > 0)
+                    o.insert(QStringLiteral("expires_at"), m.expiresAtMs);
+                return toJson(o);
+            } else if constexpr (std::is_same_v<T, WithdrawnEvent>) {
+                return toJson({{event, QStringLiteral("withdrawn")}, {QStringLiteral("id"), m.id}});
             } else if constexpr (std::is_same_v<T, OnlineEvent>) {
                 return toJson({{event, QStringLiteral("online")},
                                {QStringLiteral("connections"), m.connections},
@@ -316,8 +370,11 @@ Decoded<ServerMessage> decodeServerMessage(QByteArrayView json) {
         auto notice = readNotice(o.value(QLatin1String("data")).toObject());
         if (auto* e = std::get_if<Error>(&notice))
             return *e;
-        return SystemEvent{str("id"), std::get<SystemNotice>(notice)};
+        return SystemEvent{str("id"), std::get<SystemNotice>(notice),
+                           o.value(QLatin1String("expires_at")).toInteger()};
     }
+    if (name == QLatin1String("withdrawn"))
+        return WithdrawnEvent{str("id")};
     if (name == QLatin1String("online")) {
         const auto connections = requireCount(o, QStringLiteral("connections"));
         if (auto* e = std::get_if<Error>(&connections))
@@ -375,11 +432,17 @@ Decoded<BroadcastRequest> decodeBroadcastRequest(QByteArrayView json) {
     auto notice = readNotice(std::get<QJsonObject>(parsed));
     if (auto* e = std::get_if<Error>(&notice))
         return *e;
-    return BroadcastRequest{std::get<SystemNotice>(notice)};
+    const auto ttl = readTtl(std::get<QJsonObject>(parsed));
+    if (auto* e = std::get_if<Error>(&ttl))
+        return *e;
+    return BroadcastRequest{std::get<SystemNotice>(notice), std::get<qint64>(ttl)};
 }
 
 QByteArray encode(const BroadcastRequest& request) {
-    return toJson(noticeObject(request.notice));
+    QJsonObject o = noticeObject(request.notice);
+    if (request.ttlMs > 0)
+        o.insert(QStringLiteral("ttl"), formatTtl(request.ttlMs));
+    return toJson(o);
 }
 
 QByteArray encodeHttpError(const Error& error) {

@@ -31,4 +31,12 @@ QByteArray encodeHttpError(const Error& error);
 inline constexpr int kMaxTitleLength = 200;
 inline constexpr int kMaxBodyLength = 4000;
 
+// Sticky notices (a broadcast with a "ttl"): how long one may stay, how many may be active.
+inline constexpr qint64 kMaxStickyTtlMs = 7LL * 24 * 3600 * 1000;
+inline constexpr int kMaxStickyNotices = 20;
+// A ttl as written by people: a whole number and a unit, "90s", "15m", "2h", "7d" (1 s to 7 d).
+std::variant<qint64, Error> parseTtl(const QString& text);
+// The shortest such text for a whole number of seconds ("2h", "90s").
+QString formatTtl(qint64 ms);
+
 } // namespace herald::codec

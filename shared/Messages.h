@@ -68,7 +68,15 @@ struct SystemNotice {
 struct SystemEvent {
     QString id;
     SystemNotice notice;
+    // A sticky notice (a broadcast with a ttl): when it lapses, in ms since the epoch (encoded
+    // as "expires_at"); 0 for a plain broadcast.
+    qint64 expiresAtMs = 0;
     bool operator==(const SystemEvent&) const = default;
+};
+// A sticky notice was withdrawn by an admin: a page that shows it hides it.
+struct WithdrawnEvent {
+    QString id;
+    bool operator==(const WithdrawnEvent&) const = default;
 };
 struct OnlineEvent {
     qint64 connections = 0;
@@ -84,7 +92,7 @@ struct PongEvent {
     bool operator==(const PongEvent&) const = default;
 };
 using ServerMessage = std::variant<WelcomeEvent, SubscribedEvent, UnsubscribedEvent, MessageEvent,
-                                   SystemEvent, OnlineEvent, ErrorEvent, PongEvent>;
+                                   SystemEvent, OnlineEvent, ErrorEvent, PongEvent, WithdrawnEvent>;
 
 // ---- producers -> HTTP API ----
 struct PublishRequest {
@@ -95,7 +103,18 @@ struct PublishRequest {
 };
 struct BroadcastRequest {
     SystemNotice notice;
+    // "ttl": how long the notice stays sticky (every connection opened meanwhile receives it
+    // right after its welcome); 0: a plain broadcast.
+    qint64 ttlMs = 0;
     bool operator==(const BroadcastRequest&) const = default;
+};
+
+// An active sticky notice, as every node keeps it (and the console lists it).
+struct StickyNotice {
+    QString id;
+    SystemNotice notice;
+    qint64 expiresAtMs = 0;
+    bool operator==(const StickyNotice&) const = default;
 };
 
 } // namespace herald

@@ -13,6 +13,7 @@ ConsoleSession::ConsoleSession(QObject* parent)
             &BroadcastsModel::applyReport);
     connect(&client_, &AdminClient::streamsReceived, &streams_, &StreamsModel::apply);
     connect(&client_, &AdminClient::auditReceived, &audit_, &AuditModel::apply);
+    connect(&client_, &AdminClient::stickyReceived, &sticky_, &StickyModel::apply);
     connect(&client_, &AdminClient::messageReceived, this, [this](const MessageEvent& m) {
         tail_.append(m, QDateTime::currentMSecsSinceEpoch());
     });
@@ -57,14 +58,19 @@ void ConsoleSession::applySnapshot(const admin::ClusterSnapshot& snapshot) {
 }
 
 bool ConsoleSession::sendBroadcast(const admin::Target& target, const SystemNotice& notice,
-                                   QString* why) {
+                                   QString* why, qint64 ttlMs) {
     const AudiencePreview p = preview(target);
     if (!p.valid) {
         if (why)
             *why = p.text;
         return false;
     }
-    const admin::BroadcastCommand sent = client_.broadcast(target, notice);
+    if (ttlMs > 0 && target.kind != admin::Target::Kind::All) {
+        if (why)
+            *why = tr("a sticky notice is for everyone: choose the target Everyone");
+        return false;
+    }
+    const admin::BroadcastCommand sent = client_.broadcast(target, notice, ttlMs);
     if (sent.requestId.isEmpty()) {
         if (why)
             *why = tr("not connected: %1").arg(client_.stateText());
@@ -72,6 +78,10 @@ bool ConsoleSession::sendBroadcast(const admin::Target& target, const SystemNoti
     }
     broadcasts_.addSent(sent, QDateTime::currentMSecsSinceEpoch());
     return true;
+}
+
+bool ConsoleSession::withdraw(const QString& id) {
+    return client_.send(admin::WithdrawCommand{id});
 }
 
 bool ConsoleSession::drain(const QString& node) {

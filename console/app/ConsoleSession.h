@@ -27,6 +27,7 @@ public:
     BroadcastsModel& broadcasts() { return broadcasts_; }
     StreamsModel& streams() { return streams_; }
     AuditModel& audit() { return audit_; }
+    StickyModel& sticky() { return sticky_; }
     TailModel& tail() { return tail_; }
     QUrl server() const { return server_; }
 
@@ -34,8 +35,11 @@ public:
         return previewAudience(target, nodes_, streams_);
     }
     // False with `why` when not connected or the target is malformed.
+    // ttlMs > 0: a sticky notice (target all only).
     bool sendBroadcast(const admin::Target& target, const SystemNotice& notice,
-                       QString* why = nullptr);
+                       QString* why = nullptr, qint64 ttlMs = 0);
+    // Withdraws an active sticky notice on every node; false while not connected.
+    bool withdraw(const QString& id);
     bool drain(const QString& node);
     bool disconnectUser(const QString& user);
     bool startTail(const QString& stream, QString* why = nullptr);
@@ -60,6 +64,7 @@ private:
     BroadcastsModel broadcasts_;
     StreamsModel streams_;
     AuditModel audit_;
+    StickyModel sticky_;
     TailModel tail_;
     QTimer streamsTimer_;
     QUrl server_;

@@ -49,6 +49,44 @@ std::optional<qint64> StreamsModel::subscribersOf(const QString& routingKey) con
     return std::nullopt;
 }
 
+StickyModel::StickyModel(QObject* parent)
+    : QAbstractTableModel(parent) {}
+int StickyModel::rowCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : static_cast<int>(notices_.size());
+}
+int StickyModel::columnCount(const QModelIndex& p) const {
+    return p.isValid() ? 0 : ColumnCount;
+}
+QVariant StickyModel::headerData(int s, Qt::Orientation o, int role) const {
+    static const char* const names[] = {"Until", "Level", "Title", "Body", "Id"};
+    return header(names, ColumnCount, s, o, role);
+}
+QVariant StickyModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= notices_.size() ||
+        (role != Qt::DisplayRole && role != Qt::ToolTipRole))
+        return {};
+    const StickyNotice& n = notices_.at(index.row());
+    switch (index.column()) {
+    case Until:
+        return clock(n.expiresAtMs);
+    case Level:
+        return levelName(n.notice.level);
+    case Title:
+        return n.notice.title;
+    case Body:
+        return n.notice.body;
+    case Id:
+        return n.id;
+    default:
+        return {};
+    }
+}
+void StickyModel::apply(const admin::StickyList& list) {
+    beginResetModel();
+    notices_ = list.notices;
+    endResetModel();
+}
+
 AuditModel::AuditModel(QObject* parent)
     : QAbstractTableModel(parent) {}
 int AuditModel::rowCount(const QModelIndex& p) const {

@@ -47,6 +47,25 @@ private:
     QList<admin::AuditEntry> entries_;
 };
 
+// The cluster's active sticky notices (soonest to lapse first), replaced by each list the node
+// sends (on connect and on every change).
+class StickyModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Until, Level, Title, Body, Id, ColumnCount };
+    explicit StickyModel(QObject* parent = nullptr);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+    void apply(const admin::StickyList& list);
+    const StickyNotice& notice(int row) const { return notices_.at(row); }
+
+private:
+    QList<StickyNotice> notices_;
+};
+
 // Messages seen on the tailed stream, newest last, capped so a busy stream cannot eat memory.
 class TailModel : public QAbstractTableModel {
     Q_OBJECT

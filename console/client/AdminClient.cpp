@@ -146,12 +146,12 @@ bool AdminClient::send(const admin::AdminCommand& command) {
 }
 
 admin::BroadcastCommand AdminClient::broadcast(const admin::Target& target,
-                                               const SystemNotice& notice) {
+                                               const SystemNotice& notice, qint64 ttlMs) {
     // Unique across console restarts too, so audit entries and reports never get confused.
     admin::BroadcastCommand command{QStringLiteral("c%1-%2")
                                         .arg(QDateTime::currentMSecsSinceEpoch(), 0, 36)
                                         .arg(nextRequest_++),
-                                    target, notice};
+                                    target, notice, ttlMs};
     if (!send(command))
         command.requestId.clear();
     return command;
@@ -169,6 +169,8 @@ void AdminClient::onAdminEvent(const admin::AdminEvent& event) {
                 Q_EMIT streamsReceived(e);
             else if constexpr (std::is_same_v<T, admin::AuditReport>)
                 Q_EMIT auditReceived(e);
+            else if constexpr (std::is_same_v<T, admin::StickyList>)
+                Q_EMIT stickyReceived(e);
             else
                 Q_EMIT ackReceived(e);
         },

@@ -40,7 +40,9 @@ public:
     // Sends one command; false (and nothing sent) while not connected.
     bool send(const admin::AdminCommand& command);
     // Sends a broadcast with a fresh request id; returns the command as sent (empty id: not sent).
-    admin::BroadcastCommand broadcast(const admin::Target& target, const SystemNotice& notice);
+    // ttlMs > 0: a sticky notice (target all), also given to connections opened within ttlMs.
+    admin::BroadcastCommand broadcast(const admin::Target& target, const SystemNotice& notice,
+                                      qint64 ttlMs = 0);
 
     // Backoff bounds, public so tests can make restarts quick.
     void setBackoff(int firstMs, int maxMs);
@@ -59,6 +61,8 @@ Q_SIGNALS:
     void streamsReceived(const herald::admin::StreamsReport& report);
     void auditReceived(const herald::admin::AuditReport& report);
     void ackReceived(const herald::admin::Ack& ack);
+    // The active sticky notices: on connect and whenever they change.
+    void stickyReceived(const herald::admin::StickyList& list);
     void messageReceived(const herald::MessageEvent& message); // tail
     void serverError(const QString& code, const QString& message);
     // Every end of a connection (or of an attempt), before the state changes because of it.

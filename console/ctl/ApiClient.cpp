@@ -60,6 +60,10 @@ void ApiClient::post(const QString& path, const QByteArray& jsonBody, Done done)
     send("POST", path, jsonBody, std::move(done));
 }
 
+void ApiClient::del(const QString& path, Done done) {
+    send("DELETE", path, {}, std::move(done));
+}
+
 void ApiClient::send(const QByteArray& verb, const QString& path, const QByteArray& body,
                      Done done) {
     const QUrl url = urlFor(path);
@@ -71,7 +75,9 @@ void ApiClient::send(const QByteArray& verb, const QString& path, const QByteArr
         request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
     if (!token_.isEmpty())
         request.setRawHeader("Authorization", "Bearer " + token_);
-    QNetworkReply* reply = verb == "POST" ? manager_.post(request, body) : manager_.get(request);
+    QNetworkReply* reply = verb == "POST"     ? manager_.post(request, body)
+                           : verb == "DELETE" ? manager_.deleteResource(request)
+                                              : manager_.get(request);
 
     auto timedOut = std::make_shared<bool>(false);
     auto* deadline = new QTimer(reply);

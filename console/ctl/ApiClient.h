@@ -27,6 +27,7 @@ public:
 
     void get(const QString& path, Done done);
     void post(const QString& path, const QByteArray& jsonBody, Done done);
+    void del(const QString& path, Done done);
 
     QUrl urlFor(const QString& path) const { return serverurl::api(server_, path); }
 

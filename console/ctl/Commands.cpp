@@ -4,11 +4,13 @@
 #include "shared/Codec.h"
 #include "shared/JwtVerifier.h"
 
+#include <QDateTime>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QStringList>
+#include <QUrl>
 #include <algorithm>
 
 namespace herald::ctl {
@@ -208,11 +210,51 @@ void startPublish(const Options& options, ApiClient& api, Finish finish) {
 }
 
 void startBroadcast(const Options& options, ApiClient& api, Finish finish) {
-    const BroadcastRequest request{SystemNotice{options.title, options.args[0], options.level}};
+    const BroadcastRequest request{SystemNotice{options.title, options.args[0], options.level},
+                                   options.stickyTtlMs};
     api.post(QStringLiteral("/api/broadcast"), codec::encode(request),
-             reportWith(options, std::move(finish), [](const QJsonObject& answer) {
-                 return QStringLiteral("broadcast %1").arg(fieldText(answer, "id"));
+             reportWith(options, std::move(finish), [](const QJsonObject& answer) -> QString {
+                 const QString line = QStringLiteral("broadcast %1").arg(fieldText(answer, "id"));
+                 const qint64 until = answer.value(QLatin1String("expires_at")).toInteger();
+                 if (until <= 0)
+                     return line;
+                 return line + QStringLiteral(" (sticky until %1; heraldctl withdraw %2 ends it)")
+                                   .arg(QDateTime::fromMSecsSinceEpoch(until, Qt::UTC)
+                                            .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss 'UTC'")),
+                                        fieldText(answer, "id"));
              }));
+}
+
+void startWithdraw(const Options& options, ApiClient& api, Finish finish) {
+    api.del(QStringLiteral("/api/broadcast/") +
+                QString::fromLatin1(QUrl::toPercentEncoding(options.args[0].trimmed())),
+            reportWith(options, std::move(finish), [](const QJsonObject& answer) {
+                return QStringLiteral("withdrew %1").arg(fieldText(answer, "id"));
+            }));
+}
+
+QString formatSticky(const QJsonObject& answer, qint64 nowMs) {
+    const QJsonArray notices = answer.value(QLatin1String("sticky")).toArray();
+    if (notices.isEmpty())
+        return QStringLiteral("no active sticky notices");
+    QStringList lines;
+    for (const QJsonValue& v : notices) {
+        const QJsonObject n = v.toObject();
+        const qint64 left = (n.value(QLatin1String("expires_at")).toInteger() - nowMs) / 1000;
+        const QString title = fieldText(n, "title");
+        lines.append(QStringLiteral("%1  %2  %3 left  %4")
+                         .arg(fieldText(n, "id"), fieldText(n, "level"),
+                              formatDuration(std::max<qint64>(0, left)),
+                              title.isEmpty() ? fieldText(n, "body").left(60) : title));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+void startSticky(const Options& options, ApiClient& api, Finish finish) {
+    api.get(QStringLiteral("/api/broadcast"),
+            reportWith(options, std::move(finish), [](const QJsonObject& answer) {
+                return formatSticky(answer, QDateTime::currentMSecsSinceEpoch());
+            }));
 }
 
 void startStats(const Options& options, ApiClient& api, Finish finish) {

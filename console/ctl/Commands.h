@@ -9,7 +9,8 @@
 #include <functional>
 #include <variant>
 
-// The request/answer commands (publish, broadcast, stats) and the offline token command.
+// The request/answer commands (publish, broadcast, withdraw, sticky, stats) and the offline token
+// command.
 namespace herald::ctl {
 
 using Finish = std::function<void(int exitCode)>;
@@ -38,6 +39,11 @@ QString formatStats(const QJsonObject& cluster);
 void startPublish(const Options& options, ApiClient& api, Finish finish);
 void startBroadcast(const Options& options, ApiClient& api, Finish finish);
 void startStats(const Options& options, ApiClient& api, Finish finish);
+// Sticky notices: withdraw one (DELETE /api/broadcast/ID), list the active ones.
+void startWithdraw(const Options& options, ApiClient& api, Finish finish);
+void startSticky(const Options& options, ApiClient& api, Finish finish);
+// The human-readable form of a GET /api/broadcast answer at `nowMs`, one notice per line.
+QString formatSticky(const QJsonObject& answer, qint64 nowMs);
 
 // Prints a development token; returns the exit code.
 int runToken(const Options& options, qint64 nowSeconds);

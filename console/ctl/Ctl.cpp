@@ -83,6 +83,8 @@ int run(const QStringList& arguments, const QProcessEnvironment& environment) {
         return runAdminOrder(options);
     case Command::Publish:
     case Command::Broadcast:
+    case Command::Withdraw:
+    case Command::Sticky:
     case Command::Stats: {
         ApiClient api(options.server, options.token, options.timeoutMs);
         return runLoop([&](Finish finish) {
@@ -90,6 +92,10 @@ int run(const QStringList& arguments, const QProcessEnvironment& environment) {
                 startPublish(options, api, std::move(finish));
             else if (options.command == Command::Broadcast)
                 startBroadcast(options, api, std::move(finish));
+            else if (options.command == Command::Withdraw)
+                startWithdraw(options, api, std::move(finish));
+            else if (options.command == Command::Sticky)
+                startSticky(options, api, std::move(finish));
             else
                 startStats(options, api, std::move(finish));
         });

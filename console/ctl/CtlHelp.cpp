@@ -31,6 +31,8 @@ Command-line client for Herald, the live-notification server.
 Commands:
   publish STREAM JSON   publish JSON to a stream ("name", "public.name", "private.USER.name")
   broadcast TEXT        send a system message to every connection
+  withdraw ID           withdraw a sticky system message (broadcast --ttl)
+  sticky                list the active sticky system messages
   stats                 show the node's and the cluster's figures
   tail STREAM           print a stream's messages as they arrive
   drain NODE            take a node out of service; its clients move to the others
@@ -57,18 +59,43 @@ Examples:
   echo '[1, 2, 3]' | heraldctl publish public.numbers -
 )TXT";
 
-const char kBroadcast[] = R"TXT(Usage: heraldctl broadcast TEXT [--title TITLE] [--level LEVEL]
+const char kBroadcast[] =
+    R"TXT(Usage: heraldctl broadcast TEXT [--title TITLE] [--level LEVEL] [--ttl DURATION]
 
 Sends a system message (event "system") to every connection of the cluster and prints
 "broadcast ID" (--json: the server's answer). TEXT is the body; it may be "" when --title
 is given.
 
+With --ttl the message is sticky: every connection opened while it is active (on any node)
+also receives it, right after the server's welcome, until DURATION has passed or it is
+withdrawn with "heraldctl withdraw ID". At most 20 may be active at once.
+
 Options:
-  --title TITLE   the message's title
-  --level LEVEL   info (default), warning or critical
+  --title TITLE     the message's title
+  --level LEVEL     info (default), warning or critical
+  --ttl DURATION    keep it for connections opened later: a whole number and s, m, h or d
+                    (90s, 15m, 2h; 1s to 7d)
+
+Examples:
+  heraldctl broadcast "Maintenance at 22:00 UTC" --title Maintenance --level warning
+  heraldctl broadcast "Maintenance at 22:00 UTC" --title Maintenance --ttl 6h
+)TXT";
+
+const char kWithdraw[] = R"TXT(Usage: heraldctl withdraw ID
+
+Withdraws the sticky system message ID (as "heraldctl broadcast --ttl" and "heraldctl
+sticky" print it) on every node: connections opened from now on do not get it, and the
+open ones receive {"event":"withdrawn","id":ID} so that a page can hide it. Prints
+"withdrew ID"; exits with 1 when no such message is active (not_found).
 
 Example:
-  heraldctl broadcast "Maintenance at 22:00 UTC" --title Maintenance --level warning
+  heraldctl withdraw mwsbnwwu-n1-7
+)TXT";
+
+const char kSticky[] = R"TXT(Usage: heraldctl sticky [--json]
+
+Lists the active sticky system messages (GET /api/broadcast), soonest to lapse first: id,
+level, time left and title. --json prints the server's JSON as is.
 )TXT";
 
 const char kStats[] = R"TXT(Usage: heraldctl stats [--json]
@@ -91,7 +118,8 @@ The endpoint depends on the credential:
                        $HERALD_ADMIN_TOKEN, else $HERALD_API_TOKEN)
   none                 /public; public streams only
 
-STREAM "system" shows system messages and "online" the node's live counts.
+STREAM "system" shows system messages (and {"withdrawn": ID} when a sticky one is withdrawn)
+and "online" the node's live counts.
 
 Options:
   --count N     exit after N messages
@@ -168,6 +196,12 @@ QString helpText(Command command) {
         break;
     case Command::Token:
         body = kToken;
+        break;
+    case Command::Withdraw:
+        body = kWithdraw;
+        break;
+    case Command::Sticky:
+        body = kSticky;
         break;
     default:
         break;

@@ -1,5 +1,6 @@
 #include "console/ctl/CtlOptions.h"
 
+#include "shared/Codec.h"
 #include "shared/Streams.h"
 
 #include <QHash>
@@ -31,7 +32,7 @@ const QList<OptionSpec>& optionSpecs() {
         {"count", true, {Command::Tail}},
         {"jwt", true, {Command::Tail}},
         {"secret", true, {Command::Token}},
-        {"ttl", true, {Command::Token}},
+        {"ttl", true, {Command::Token, Command::Broadcast}},
         {"aud", true, {Command::Token}},
         {"iss", true, {Command::Token}},
     };
@@ -46,9 +47,9 @@ const OptionSpec* findSpec(const QString& name) {
 }
 
 std::optional<Command> commandFromName(const QString& name) {
-    for (Command c :
-         {Command::Help, Command::Version, Command::Publish, Command::Broadcast, Command::Stats,
-          Command::Tail, Command::Drain, Command::Disconnect, Command::Token})
+    for (Command c : {Command::Help, Command::Version, Command::Publish, Command::Broadcast,
+                      Command::Stats, Command::Tail, Command::Drain, Command::Disconnect,
+                      Command::Token, Command::Withdraw, Command::Sticky})
         if (commandName(c) == name)
             return c;
     return std::nullopt;
@@ -72,6 +73,8 @@ Arity arityOf(Command command) {
         return {1, "NODE"};
     case Command::Disconnect:
         return {1, "USER"};
+    case Command::Withdraw:
+        return {1, "ID"};
     default:
         return {0, ""};
     }
@@ -110,6 +113,10 @@ QString commandName(Command command) {
         return QStringLiteral("disconnect");
     case Command::Token:
         return QStringLiteral("token");
+    case Command::Withdraw:
+        return QStringLiteral("withdraw");
+    case Command::Sticky:
+        return QStringLiteral("sticky");
     }
     return {};
 }
@@ -169,7 +176,7 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
         if (!found)
             return UsageError{
                 QStringLiteral("unknown command \"%1\" (commands: publish, broadcast, "
-                               "stats, tail, drain, disconnect, token)")
+                               "withdraw, sticky, stats, tail, drain, disconnect, token)")
                     .arg(positionals.first().left(80))};
         command = *found;
         positionals.removeFirst();
@@ -196,7 +203,8 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
     }
     if (command == Command::None)
         return UsageError{QStringLiteral(
-            "no command given (publish, broadcast, stats, tail, drain, disconnect or token)")};
+            "no command given (publish, broadcast, withdraw, sticky, stats, tail, drain, "
+            "disconnect or token)")};
     o.command = command;
 
     for (const QString& name : givenOrder) {
@@ -300,8 +308,20 @@ std::variant<Options, UsageError> parseOptions(const QStringList& arguments,
         if (!levelFromName(level, &o.level))
             return usage(QStringLiteral("--level must be info, warning or critical, not \"%1\"")
                              .arg(level.left(40)));
+        if (given.contains(QStringLiteral("ttl"))) {
+            const auto ttl = codec::parseTtl(given.value(QStringLiteral("ttl")));
+            if (const auto* error = std::get_if<Error>(&ttl))
+                return usage(QString(error->message)
+                                 .replace(QLatin1String("\"ttl\""), QLatin1String("--ttl")));
+            o.stickyTtlMs = std::get<qint64>(ttl);
+        }
         break;
     }
+    case Command::Withdraw:
+        if (o.args[0].trimmed().isEmpty())
+            return usage(QStringLiteral("withdraw needs the ID of a sticky notice (as \"heraldctl "
+                                        "broadcast --ttl\" or \"heraldctl sticky\" print it)"));
+        break;
     case Command::Tail: {
         if (o.args[0].trimmed().isEmpty())
             return usage(QStringLiteral("tail needs a non-empty STREAM"));

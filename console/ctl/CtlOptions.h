@@ -34,7 +34,9 @@ enum class Command {
     Tail,
     Drain,
     Disconnect,
-    Token
+    Token,
+    Withdraw,
+    Sticky
 };
 
 QString commandName(Command command);
@@ -56,6 +58,7 @@ struct Options {
     // broadcast
     QString title;
     Level level = Level::Info;
+    qint64 stickyTtlMs = 0; // --ttl: a sticky notice for new connections too
     // tail
     int count = 0; // 0: until interrupted
     QByteArray jwt;

@@ -86,6 +86,9 @@ void TailCommand::onMessage(const ServerMessage& message, const QByteArray& fram
         // Every connection receives system messages; show them only when they were asked for.
         if (subscribed_ && key_ == streams::kSystemKey)
             print(event, event.value(QLatin1String("data")));
+    } else if (const auto* withdrawn = std::get_if<WithdrawnEvent>(&message)) {
+        if (subscribed_ && key_ == streams::kSystemKey)
+            print(event, QJsonObject{{QStringLiteral("withdrawn"), withdrawn->id}});
     } else if (const auto* online = std::get_if<OnlineEvent>(&message)) {
         if (subscribed_ && key_ == streams::kOnlineKey)
             print(event, QJsonObject{{QStringLiteral("connections"), online->connections},

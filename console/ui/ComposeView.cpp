@@ -7,6 +7,7 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHeaderView>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -39,6 +40,11 @@ ComposeView::ComposeView(ConsoleSession& session, QWidget* parent)
     level_->setObjectName(QStringLiteral("level"));
     for (Level l : {Level::Info, Level::Warning, Level::Critical})
         level_->addItem(levelName(l), static_cast<int>(l));
+    ttl_ = new QLineEdit(this);
+    ttl_->setObjectName(QStringLiteral("ttl"));
+    ttl_->setPlaceholderText(tr("empty: only open connections; 90s, 15m, 2h, up to 7d"));
+    ttl_->setToolTip(tr("Sticky: connections opened during this time get the notice too, right "
+                        "after they connect (target Everyone only)"));
     preview_ = new QLabel(this);
     preview_->setObjectName(QStringLiteral("audiencePreview"));
     preview_->setWordWrap(true);
@@ -61,6 +67,7 @@ ComposeView::ComposeView(ConsoleSession& session, QWidget* parent)
     form->addRow(tr("T&itle:"), title_);
     form->addRow(tr("&Body:"), body_);
     form->addRow(tr("&Level:"), level_);
+    form->addRow(tr("Stic&ky for:"), ttl_);
     form->addRow(tr("Audience:"), preview_);
     auto* sendRow = new QHBoxLayout;
     sendRow->addWidget(result_, 1);
@@ -79,9 +86,41 @@ ComposeView::ComposeView(ConsoleSession& session, QWidget* parent)
     auto* historyLayout = new QVBoxLayout(historyBox);
     historyLayout->addWidget(history_);
 
+    sticky_ = new QTableView(this);
+    sticky_->setObjectName(QStringLiteral("stickyList"));
+    sticky_->setModel(&session_.sticky());
+    sticky_->verticalHeader()->hide();
+    sticky_->horizontalHeader()->setStretchLastSection(true);
+    sticky_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    sticky_->setSelectionMode(QAbstractItemView::SingleSelection);
+    sticky_->setWordWrap(false);
+    sticky_->setMaximumHeight(130);
+    for (int column :
+         {console::StickyModel::Until, console::StickyModel::Level, console::StickyModel::Id})
+        sticky_->horizontalHeader()->setSectionResizeMode(column, QHeaderView::ResizeToContents);
+    withdraw_ = new QPushButton(tr("&Withdraw"), this);
+    withdraw_->setObjectName(QStringLiteral("withdraw"));
+    withdraw_->setToolTip(tr("Withdraw the selected notice: new connections no longer get it and "
+                             "open ones are told to hide it"));
+    auto* stickyBox =
+        new QGroupBox(tr("Active sticky notices (connections opened now get them too)"), this);
+    auto* stickyLayout = new QHBoxLayout(stickyBox);
+    stickyLayout->addWidget(sticky_, 1);
+    stickyLayout->addWidget(withdraw_, 0, Qt::AlignTop);
+
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(composeBox);
+    layout->addWidget(stickyBox);
     layout->addWidget(historyBox, 1);
+
+    connect(withdraw_, &QPushButton::clicked, this, &ComposeView::withdrawSelected);
+    auto updateWithdraw = [this] {
+        withdraw_->setEnabled(sticky_->selectionModel()->hasSelection());
+    };
+    connect(sticky_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            updateWithdraw);
+    connect(&session_.sticky(), &QAbstractItemModel::modelReset, this, updateWithdraw);
+    updateWithdraw();
 
     connect(send_, &QPushButton::clicked, this, &ComposeView::send);
     connect(kind_, &QComboBox::currentIndexChanged, this, [this] {
@@ -118,6 +157,22 @@ SystemNotice ComposeView::notice() const {
             static_cast<Level>(level_->currentData().toInt())};
 }
 
+qint64 ComposeView::ttlMs() const {
+    if (ttl_->text().trimmed().isEmpty())
+        return 0;
+    const auto parsed = codec::parseTtl(ttl_->text());
+    return std::holds_alternative<qint64>(parsed) ? std::get<qint64>(parsed) : -1;
+}
+
+void ComposeView::withdrawSelected() {
+    const QModelIndexList rows = sticky_->selectionModel()->selectedRows();
+    if (rows.isEmpty())
+        return;
+    const StickyNotice n = session_.sticky().notice(rows.first().row());
+    result_->setText(session_.withdraw(n.id) ? tr("Withdrawing \"%1\".").arg(n.notice.title)
+                                             : tr("Not withdrawn: not connected."));
+}
+
 void ComposeView::updatePreview() {
     const AudiencePreview p = session_.preview(target());
     preview_->setText(p.text);
@@ -132,13 +187,24 @@ void ComposeView::send() {
         title_->setFocus();
         return;
     }
+    const qint64 ttl = ttlMs();
+    if (ttl < 0) {
+        result_->setText(
+            tr("\"Sticky for\" must be a whole number and s, m, h or d (90s, 15m, 2h; up to 7d)."));
+        ttl_->setFocus();
+        return;
+    }
     const AudiencePreview p = session_.preview(t);
     // Everyone is the one target that cannot be taken back from thousands of screens: ask first.
     if (t.kind == admin::Target::Kind::All) {
         const auto answer =
             QMessageBox::question(this, tr("Broadcast to everyone?"),
-                                  tr("Send \"%1\" (%2) to every connected client?\n\nIt %3.")
-                                      .arg(n.title, levelName(n.level), p.text),
+                                  tr("Send \"%1\" (%2) to every connected client?\n\nIt %3.%4")
+                                      .arg(n.title, levelName(n.level), p.text,
+                                           ttl > 0 ? tr("\n\nClients that connect within %1 "
+                                                        "get it too.")
+                                                         .arg(codec::formatTtl(ttl))
+                                                   : QString()),
                                   QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
         if (answer != QMessageBox::Yes) {
             result_->setText(tr("Not sent."));
@@ -146,7 +212,7 @@ void ComposeView::send() {
         }
     }
     QString why;
-    if (!session_.sendBroadcast(t, n, &why)) {
+    if (!session_.sendBroadcast(t, n, &why, ttl)) {
         result_->setText(tr("Not sent: %1").arg(why));
         return;
     }

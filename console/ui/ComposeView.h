@@ -23,9 +23,13 @@ public:
 
     admin::Target target() const;
     SystemNotice notice() const;
+    // The "Sticky for" field: 0 when empty (a plain broadcast), -1 when it is not a duration.
+    qint64 ttlMs() const;
     // Presets the target (e.g. from the streams view).
     void setTarget(const admin::Target& target);
     void send();
+    // Withdraws the sticky notice selected in the list of active ones.
+    void withdrawSelected();
 
 private:
     void updatePreview();
@@ -36,10 +40,13 @@ private:
     QLineEdit* title_;
     QPlainTextEdit* body_;
     QComboBox* level_;
+    QLineEdit* ttl_;
     QLabel* preview_;
     QLabel* result_;
     QPushButton* send_;
     QTableView* history_;
+    QTableView* sticky_;
+    QPushButton* withdraw_;
 };
 
 } // namespace herald::console

@@ -12,8 +12,10 @@
  * pingInterval (ms, default 25000), minDelay / maxDelay (reconnect backoff, ms),
  * autoConnect (default true), WebSocket (an implementation, for non-browser use).
  * Events: open(welcome), close({code, reason, reconnectIn}), state(state, previous),
- * message, system, online, subscribed, unsubscribed, error, pong,
+ * message, system, withdrawn, online, subscribed, unsubscribed, error, pong,
  * recovery({stream, recovered, replayed}).
+ * A sticky system message carries expires_at (ms); it is sent again after each reconnect (same
+ * id), and "withdrawn" ({id}) says an admin took it back.
  *
  * No message lost: for each stream with history the client remembers the id of the last message
  * it delivered (or, before any, the stream's position from `subscribed`), and after a reconnect,
@@ -212,7 +214,7 @@
         case 'message':
           this._onMessage(msg);
           break;
-        case 'system': case 'online': case 'pong':
+        case 'system': case 'withdrawn': case 'online': case 'pong':
           this._emit(msg.event, msg);
           break;
         default:

@@ -162,6 +162,10 @@ HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& b
     return run(url, "POST", body, bearer, timeoutMs, trusted);
 }
 
+HttpResult httpDelete(const QUrl& url, const QByteArray& bearer, int timeoutMs) {
+    return run(url, "DELETE", {}, bearer, timeoutMs, {});
+}
+
 qint64 ServerProcess::rssKb(qint64 pid) {
     QFile status(QStringLiteral("/proc/%1/status").arg(pid));
     if (!status.open(QIODevice::ReadOnly))

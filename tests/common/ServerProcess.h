@@ -60,5 +60,6 @@ HttpResult httpGet(const QUrl& url, const QByteArray& bearer = {}, int timeoutMs
                    const QList<QSslCertificate>& trusted = {});
 HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& bearer = {},
                     int timeoutMs = 10000, const QList<QSslCertificate>& trusted = {});
+HttpResult httpDelete(const QUrl& url, const QByteArray& bearer = {}, int timeoutMs = 10000);
 
 } // namespace herald::test

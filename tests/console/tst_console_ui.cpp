@@ -19,6 +19,7 @@
 #include <QEventLoop>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -27,6 +28,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <QValueAxis>
 #include <cmath>
 
@@ -118,6 +120,64 @@ private Q_SLOTS:
         qInfo("history row: %s",
               qPrintable(
                   table->model()->index(0, console::BroadcastsModel::PerNode).data().toString()));
+    }
+
+    // Compose with "Sticky for": a client that connects afterwards gets the notice right after
+    // its welcome; the active list shows it; Withdraw ends it and the open client is told.
+    void stickyComposeAndWithdraw() {
+        ServerProcess server({QStringLiteral("--admin-tokens"), QString::fromLatin1(kToken)});
+        QString error;
+        QVERIFY2(server.start(&error), qPrintable(error));
+        ConsoleSession session;
+        MainWindow window(session, *settings_);
+        window.show();
+        session.open(server.httpUrl(QString()), kToken);
+        QTRY_COMPARE_WITH_TIMEOUT(session.client().state(), AdminClient::State::Connected, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(session.nodes().rowCount() == 1, 10000);
+        window.tabs()->setCurrentWidget(window.compose());
+        console::ComposeView* compose = window.compose();
+        auto* ttl = compose->findChild<QLineEdit*>(QStringLiteral("ttl"));
+        auto* result = compose->findChild<QLabel*>(QStringLiteral("sendResult"));
+        auto* send = compose->findChild<QPushButton*>(QStringLiteral("send"));
+        auto* withdraw = compose->findChild<QPushButton*>(QStringLiteral("withdraw"));
+        auto* list = compose->findChild<QTableView*>(QStringLiteral("stickyList"));
+        QVERIFY(ttl && result && send && withdraw && list);
+        QTest::keyClicks(compose->findChild<QLineEdit*>(QStringLiteral("title")),
+                         QStringLiteral("Maintenance at 22:00"));
+        // A bad duration is said in the window and nothing is sent.
+        QTest::keyClicks(ttl, QStringLiteral("2 hours"));
+        send->click();
+        QVERIFY2(result->text().contains(QLatin1String("Sticky for")), qPrintable(result->text()));
+        QCOMPARE(session.broadcasts().rowCount(), 0);
+        ttl->setText(QStringLiteral("2h"));
+        // Everyone asks for a confirmation first: answer it like an admin would.
+        QTimer confirm;
+        connect(&confirm, &QTimer::timeout, this, [] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget()))
+                box->button(QMessageBox::Yes)->click();
+        });
+        confirm.start(50);
+        send->click();
+        confirm.stop();
+        QCOMPARE(session.broadcasts().rowCount(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(session.sticky().rowCount(), 1, 10000);
+        QCOMPARE(session.sticky().notice(0).notice.title, QStringLiteral("Maintenance at 22:00"));
+        WsClient later;
+        QVERIFY(later.open(server.wsUrl(QStringLiteral("/public"))));
+        const QJsonObject sticky = later.waitFor(QStringLiteral("system"));
+        QCOMPARE(sticky.value(QLatin1String("id")).toString(), session.sticky().notice(0).id);
+        QCOMPARE(later.events().indexOf(sticky), 1); // right after the welcome
+        // Withdraw needs a selection; then the list empties and the open client is told.
+        QVERIFY(!withdraw->isEnabled());
+        list->selectRow(0);
+        QVERIFY(withdraw->isEnabled());
+        if (const QString grab = qEnvironmentVariable("HERALD_CONSOLE_GRAB"); !grab.isEmpty())
+            window.grab().save(grab + QLatin1String(".sticky.png"));
+        withdraw->click();
+        QCOMPARE(later.waitFor(QStringLiteral("withdrawn")).value(QLatin1String("id")).toString(),
+                 sticky.value(QLatin1String("id")).toString());
+        QTRY_COMPARE_WITH_TIMEOUT(session.sticky().rowCount(), 0, 10000);
+        QVERIFY(!withdraw->isEnabled());
     }
 
     void wrongTokenIsShownClearly() {

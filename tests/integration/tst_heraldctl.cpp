@@ -44,6 +44,7 @@ private Q_SLOTS:
     void publishReachesPublicClient();
     void publishWithUserReachesOnlyThatUser();
     void broadcastReachesPublicClient();
+    void stickyBroadcastListAndWithdraw();
     void statsShowsConnections();
     void tailPrintsMessagesInOrder();
     void tailAdminSeesPrivateStream();
@@ -230,6 +231,41 @@ void TstHeraldctl::broadcastReachesPublicClient() {
     QCOMPARE(notice.value(QLatin1String("title")).toString(), QStringLiteral("Ops"));
     QCOMPARE(notice.value(QLatin1String("body")).toString(), QStringLiteral("Disk is full"));
     QCOMPARE(notice.value(QLatin1String("level")).toString(), QStringLiteral("critical"));
+}
+
+// broadcast --ttl: a client that connects afterwards still gets it; sticky lists it; withdraw
+// ends it (the open client is told) and a second withdraw is refused.
+void TstHeraldctl::stickyBroadcastListAndWithdraw() {
+    CtlRun run = runCtl(
+        ctl({QStringLiteral("broadcast"), QStringLiteral("at 22:00"), QStringLiteral("--title"),
+             QStringLiteral("Maintenance"), QStringLiteral("--ttl"), QStringLiteral("2h")}));
+    QVERIFY2(run.exitCode == 0 && run.out.contains(QLatin1String("sticky until")),
+             qPrintable(run.describe()));
+    const QString id = run.out.section(QLatin1Char(' '), 1, 1).trimmed();
+    WsClient later;
+    QVERIFY(later.open(server_->wsUrl(QStringLiteral("/public"))));
+    const QJsonObject event = later.waitFor(QStringLiteral("system"));
+    QCOMPARE(event.value(QLatin1String("id")).toString(), id);
+    QVERIFY(event.value(QLatin1String("expires_at")).toInteger() > 0);
+    run = runCtl(ctl({QStringLiteral("sticky")}));
+    QVERIFY2(run.exitCode == 0 && run.out.startsWith(id) &&
+                 run.out.contains(QLatin1String("Maintenance")) &&
+                 run.out.contains(QLatin1String("1h ")) && run.out.contains(QLatin1String(" left")),
+             qPrintable(run.describe()));
+    run = runCtl(ctl({QStringLiteral("withdraw"), id}));
+    QVERIFY2(run.exitCode == 0 && run.out.trimmed() == QStringLiteral("withdrew ") + id,
+             qPrintable(run.describe()));
+    QCOMPARE(later.waitFor(QStringLiteral("withdrawn")).value(QLatin1String("id")).toString(), id);
+    run = runCtl(ctl({QStringLiteral("sticky")}));
+    QVERIFY2(run.exitCode == 0 && run.out.trimmed() == QLatin1String("no active sticky notices"),
+             qPrintable(run.describe()));
+    run = runCtl(ctl({QStringLiteral("withdraw"), id}));
+    QVERIFY2(run.exitCode == 1 && run.err.contains(QLatin1String("not_found")),
+             qPrintable(run.describe()));
+    run = runCtl(ctl({QStringLiteral("broadcast"), QStringLiteral("x"), QStringLiteral("--ttl"),
+                      QStringLiteral("2 hours")}));
+    QVERIFY2(run.exitCode == 2 && run.err.contains(QLatin1String("--ttl must be")),
+             qPrintable(run.describe()));
 }
 
 void TstHeraldctl::statsShowsConnections() {

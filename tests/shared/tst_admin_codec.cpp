@@ -19,6 +19,11 @@ private Q_SLOTS:
                              {QStringLiteral("T"), QStringLiteral("B"), Level::Warning}},
             BroadcastCommand{
                 QStringLiteral("c2"), {}, {QString(), QStringLiteral("B"), Level::Info}},
+            BroadcastCommand{QStringLiteral("c3"),
+                             {},
+                             {QStringLiteral("T"), QStringLiteral("B"), Level::Warning},
+                             90 * 60 * 1000},
+            WithdrawCommand{QStringLiteral("m1")},
             StreamsCommand{20},
             DrainCommand{QStringLiteral("n2")},
             DisconnectCommand{QStringLiteral("u1")},
@@ -46,6 +51,10 @@ private Q_SLOTS:
             << "bad_request";
         QTest::newRow("empty notice") << QByteArray(R"({"event":"broadcast"})") << "bad_request";
         QTest::newRow("drain without node") << QByteArray(R"({"event":"drain"})") << "bad_request";
+        QTest::newRow("withdraw without id")
+            << QByteArray(R"({"event":"withdraw"})") << "bad_request";
+        QTest::newRow("bad ttl") << QByteArray(R"({"event":"broadcast","body":"b","ttl":"soon"})")
+                                 << "bad_request";
         QTest::newRow("streams limit 0")
             << QByteArray(R"({"event":"streams","limit":0})") << "bad_request";
         QTest::newRow("streams limit 1001")
@@ -92,6 +101,10 @@ private Q_SLOTS:
             AuditReport{{{1, QStringLiteral("alice"), QStringLiteral("broadcast"),
                           QStringLiteral("all"), QStringLiteral("T")}}},
             Ack{QStringLiteral("c1"), QStringLiteral("drain")},
+            StickyList{{{QStringLiteral("m1"),
+                         {QStringLiteral("T"), QStringLiteral("B"), Level::Critical},
+                         1795386060000}}},
+            StickyList{},
         };
         for (const AdminEvent& e : events) {
             const auto decoded = decodeEvent(encode(e));

@@ -43,6 +43,14 @@ private Q_SLOTS:
                           {{QStringLiteral("public.x"), 3}}},
             DrainOrder{QStringLiteral("n2"), QStringLiteral("n1")},
             DisconnectOrder{QStringLiteral("u1"), QStringLiteral("n1")},
+            AdminBroadcast{QStringLiteral("m2"),
+                           QStringLiteral("n1"),
+                           QString(),
+                           TargetKind::All,
+                           QString(),
+                           {QStringLiteral("T"), QStringLiteral("B"), Level::Info},
+                           1795386060000},
+            StickyWithdraw{QStringLiteral("m2"), QStringLiteral("n1")},
         };
         for (const ControlMessage& m : messages) {
             const QByteArray once = encode(m);

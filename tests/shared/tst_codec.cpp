@@ -95,6 +95,10 @@ private Q_SLOTS:
                          QJsonObject{{QStringLiteral("k"), 1}}},
             SystemEvent{QStringLiteral("id"),
                         {QStringLiteral("T"), QStringLiteral("B"), Level::Critical}},
+            SystemEvent{QStringLiteral("id"),
+                        {QStringLiteral("T"), QStringLiteral("B"), Level::Info},
+                        1795386060000},
+            WithdrawnEvent{QStringLiteral("id")},
             OnlineEvent{12, 7},
             ErrorEvent{{ErrorCode::Forbidden, QStringLiteral("no")}, QStringLiteral("private.x.y")},
             PongEvent{},
@@ -108,6 +112,25 @@ private Q_SLOTS:
         // Anonymous is null on the wire, not an empty string.
         QVERIFY(codec::encode(WelcomeEvent{QStringLiteral("n"), QStringLiteral("s"), {}, 1})
                     .contains(R"("user":null)"));
+    }
+
+    // A broadcast's "ttl": a duration string or whole seconds; anything else is said plainly.
+    void broadcastTtl() {
+        const auto sticky = codec::decodeBroadcastRequest(R"({"title":"T","ttl":"2h"})");
+        QCOMPARE(std::get<BroadcastRequest>(sticky).ttlMs, 7'200'000);
+        QVERIFY(codec::encode(std::get<BroadcastRequest>(sticky)).contains(R"("ttl":"2h")"));
+        const auto seconds = codec::decodeBroadcastRequest(R"({"title":"T","ttl":90})");
+        QCOMPARE(std::get<BroadcastRequest>(seconds).ttlMs, 90'000);
+        QCOMPARE(
+            std::get<BroadcastRequest>(codec::decodeBroadcastRequest(R"({"title":"T"})")).ttlMs, 0);
+        for (const char* bad : {R"({"title":"T","ttl":"2 hours"})", R"({"title":"T","ttl":"8d"})",
+                                R"({"title":"T","ttl":0})", R"({"title":"T","ttl":1.5})",
+                                R"({"title":"T","ttl":true})", R"({"title":"T","ttl":"0s"})"}) {
+            const auto decoded = codec::decodeBroadcastRequest(bad);
+            QVERIFY2(std::holds_alternative<Error>(decoded), bad);
+            QCOMPARE(std::get<Error>(decoded).code, ErrorCode::BadRequest);
+            QVERIFY2(std::get<Error>(decoded).message.contains(QLatin1String("\"ttl\"")), bad);
+        }
     }
 
     // A count too large for qint64 saturates instead of being cast (undefined behaviour).

@@ -285,6 +285,23 @@ async function main() {
     await waitForText(page, '#banners .banner:first-child .title', 'Maintenance tonight', 'banner after dismiss');
   });
 
+  await test('a page opened during a sticky broadcast shows it; withdrawn, it goes and new pages do not get it', async () => {
+    const sent = await post(base, '/api/broadcast', { title: 'Sticky maintenance', body: 'at 22:00', ttl: '1h' });
+    const late = await context.newPage();
+    watch(late, 'sticky page');
+    await late.goto(base + '/', { timeout: WAIT_MS });
+    await waitForText(late, '#banners .banner:first-child .title', 'Sticky maintenance', 'sticky banner on a later page');
+    const res = await fetch(`${base}/api/broadcast/${encodeURIComponent(sent.id)}`, { method: 'DELETE' });
+    if (res.status !== 200) throw new Error(`DELETE answered ${res.status}: ${await res.text()}`);
+    await waitInPage(late, (id) => !document.querySelector(`#banners .banner[data-id="${id}"]`), sent.id,
+                     'withdrawn banner removed');
+    await late.reload({ timeout: WAIT_MS });
+    await waitForText(late, '#state-text', 'Live', 'reloaded page live');
+    const count = await late.locator('#banners .banner').count();
+    if (count !== 0) throw new Error(`a page opened after the withdrawal shows ${count} banner(s)`);
+    await late.close();
+  });
+
   await test('POST /api/publish to public.promotional appears in the message log', async () => {
     const reply = await post(base, '/api/publish', { stream: 'promotional', data: { text: 'sale' } });
     if (reply.stream !== 'public.promotional') throw new Error(`publish went to ${reply.stream}`);
