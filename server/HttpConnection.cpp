@@ -125,19 +125,17 @@ void HttpConnection::feed() {
         case Kind::Upgrade:
             timer_.stop();
             answering_ = true;
-            if (!firstRequest_) {
-                fail(400,
-                     {ErrorCode::BadRequest, QStringLiteral("upgrade only on a new connection")});
-                return;
-            }
             // What follows the head (pending_) is WebSocket frames: the receiver answers,
-            // refuses, or takes them over with the socket.
-            Q_EMIT upgradeRequested(r.request);
+            // refuses, or takes them over with the socket. A proxy may ask on a connection that
+            // carried requests before (nginx reuses its keep-alive pool for upgrades), so the
+            // socket is handed over only once the earlier answers are out: the WebSocket side
+            // writes to it directly, past anything still queued here.
+            heldUpgrade_ = r.request;
+            upgradeWhenFlushed();
             return;
         case Kind::Request:
             timer_.stop();
             answering_ = true;
-            firstRequest_ = false;
             Q_EMIT requestReady(r.request);
             break;
         case Kind::NeedMore:
@@ -148,11 +146,28 @@ void HttpConnection::feed() {
     }
 }
 
+void HttpConnection::upgradeWhenFlushed() {
+    if (!socket_ || !heldUpgrade_)
+        return;
+    if (socket_->bytesToWrite() > 0)
+        socket_->flush();
+    if (socket_->bytesToWrite() > 0) {
+        if (!flushWait_)
+            flushWait_ = connect(socket_, &QTcpSocket::bytesWritten, this,
+                                 &HttpConnection::upgradeWhenFlushed);
+        return;
+    }
+    disconnect(flushWait_);
+    flushWait_ = {};
+    const HttpRequest request = std::move(*heldUpgrade_);
+    heldUpgrade_.reset();
+    Q_EMIT upgradeRequested(request);
+}
+
 void HttpConnection::respond(const HttpResponse& response) {
     if (!socket_ || !answering_)
         return;
     answering_ = false;
-    firstRequest_ = false;
     QByteArray out;
     out.reserve(response.body.size() + 256);
     out += "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + reasonPhrase(response.status) +

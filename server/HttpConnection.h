@@ -10,6 +10,7 @@
 #include <QPointer>
 #include <QTimer>
 #include <QUrlQuery>
+#include <optional>
 
 class QTcpSocket;
 
@@ -67,13 +68,15 @@ private:
     void feed();
     void fail(int status, const Error& error);
     void closeSoon();
+    void upgradeWhenFlushed();
 
     QTcpSocket* socket_;
     Limits limits_;
     HttpRequestParser parser_;
     QTimer timer_;
     QByteArray pending_; // bytes read but not yet parsed (a request is being answered)
-    bool firstRequest_ = true;
+    std::optional<HttpRequest> heldUpgrade_; // waits for earlier answers to leave the socket
+    QMetaObject::Connection flushWait_;
     bool answering_ = false;
     bool closing_ = false;
     bool failed_ = false; // answered with an error: close after it

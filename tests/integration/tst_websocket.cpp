@@ -9,6 +9,7 @@
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTcpSocket>
 #include <QTest>
 #include <memory>
 
@@ -131,6 +132,36 @@ private Q_SLOTS:
         auto pong = c->nextFrame();
         QVERIFY(pong);
         QCOMPARE(eventOf(*pong), QStringLiteral("pong"));
+    }
+
+    void upgradeOnAKeepAliveConnectionThatServedRequests() {
+        // As nginx does with its keep-alive pool: requests, then an upgrade on the same
+        // connection, here even pipelined in one write. Each is answered, in order.
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, server_->port());
+        QVERIFY(socket.waitForConnected(10000));
+        const QByteArray healthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        socket.write(healthz + healthz + upgradeRequest("/public") +
+                     clientFrame(0x1, R"({"event":"ping"})"));
+        QByteArray in;
+        auto frames = [&] {
+            const qsizetype head = in.indexOf("HTTP/1.1 101 ");
+            const qsizetype end = head < 0 ? -1 : in.indexOf("\r\n\r\n", head);
+            QByteArray rest = end < 0 ? QByteArray() : in.mid(end + 4);
+            return raw::takeFrames(rest);
+        };
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                in += socket.readAll();
+                return frames().size() >= 2 || socket.state() != QAbstractSocket::ConnectedState;
+            },
+            10000));
+        QCOMPARE(in.count("HTTP/1.1 200 OK"), 2);
+        QVERIFY2(in.indexOf("HTTP/1.1 200 OK") < in.indexOf("HTTP/1.1 101 "), in.constData());
+        const QList<raw::ServerFrame> got = frames();
+        QVERIFY2(got.size() >= 2, in.constData());
+        QCOMPARE(eventOf(got[0]), QStringLiteral("welcome"));
+        QCOMPARE(eventOf(got[1]), QStringLiteral("pong"));
     }
 
     void unmaskedClientFrameIsClosed1002() {
