@@ -50,8 +50,8 @@ public:
 
     // Streams with history. publishKept appends `dataJson` to the stream's history, trimmed to
     // `retention`, and publishes it in one step (nothing can come between), with an envelope
-    // carrying the new id and the previous one; `done` gets the new id or the error, never
-    // inside the call.
+    // carrying the new id and the previous one; `done` gets the new id or the error (the
+    // embedded broker answers inside the call, as its publish() does; Redis never does).
     using KeptDone = std::function<void(std::variant<QString, Error>)>;
     virtual void publishKept(const QString& key, const Retention& retention,
                              const QByteArray& dataJson, const QString& origin, KeptDone done) = 0;

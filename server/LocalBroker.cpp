@@ -82,8 +82,11 @@ void LocalBroker::publishKept(const QString& key, const Retention& retention,
     message.publishedMs = now;
     message.dataJson = dataJson;
     publish(key, bus::encodeEnvelope(message), {});
-    QMetaObject::invokeMethod(
-        this, [done = std::move(done), id = message.id] { done(id); }, Qt::QueuedConnection);
+    // At once, as publish() answers: the delivery itself is queued, and an HTTP publisher then
+    // answers at once and reads the next pipelined request in the same pass, so a burst is
+    // delivered in few passes, each connection written once per pass. (Answering on the next
+    // pass made a burst one pass per message: 5 times the CPU per delivery.)
+    done(message.id);
 }
 
 void LocalBroker::readHistory(const QString& key, const QString& after, int limit, ReadDone done) {

@@ -25,14 +25,15 @@ void Publisher::publish(const streams::StreamRef& stream, const QByteArray& data
         // Kept and published in one step by the broker, which gives the id (the message's
         // position in the stream). No local-only fallback here: a message some clients saw but
         // history never had would break the order every resume relies on.
-        auto finish = answerOnce(key, std::move(done));
+        const Answer answer = answerOnce(key, std::move(done));
         broker_.publishKept(key, *retention, dataJson, nodeId_,
-                            [finish](std::variant<QString, Error> result) {
+                            [finish = answer.finish](std::variant<QString, Error> result) {
                                 if (auto* error = std::get_if<Error>(&result))
                                     finish(QString(), *error);
                                 else
                                     finish(std::get<QString>(result), std::nullopt);
                             });
+        armTimeout(answer);
         return;
     }
     const QString id = ids_.next();
@@ -49,9 +50,7 @@ void Publisher::broadcast(const SystemNotice& notice, Done done) {
     publishPayload(streams::kSystemKey, id, payload, std::move(done));
 }
 
-std::function<void(const QString&, std::optional<Error>)> Publisher::answerOnce(const QString& key,
-                                                                                Done done) {
-    // Answered once: by the broker, or by the timeout when the broker hangs (a frozen Redis).
+Publisher::Answer Publisher::answerOnce(const QString& key, Done done) {
     auto answered = std::make_shared<bool>(false);
     auto finish = [this, key, done = std::move(done), answered](const QString& id,
                                                                 std::optional<Error> error) {
@@ -65,29 +64,38 @@ std::function<void(const QString&, std::optional<Error>)> Publisher::answerOnce(
         if (done)
             done(PublishResult{id, key, error});
     };
-    QTimer::singleShot(config_.publishTimeoutMs, this, [finish, ms = config_.publishTimeoutMs] {
-        finish(QString(),
-               Error{ErrorCode::Unavailable,
-                     QStringLiteral("the broker did not confirm the publish within %1 ms; it may "
-                                    "still be delivered")
-                         .arg(ms)});
-    });
-    return finish;
+    return {finish, answered};
+}
+
+void Publisher::armTimeout(const Answer& answer) {
+    // Only for a broker that has not answered yet (Redis; the embedded one answers at once): a
+    // timer per publish would cost on the hot path, and hold the publisher for its whole time.
+    if (*answer.answered)
+        return;
+    QTimer::singleShot(
+        config_.publishTimeoutMs, this, [finish = answer.finish, ms = config_.publishTimeoutMs] {
+            finish(QString(), Error{ErrorCode::Unavailable,
+                                    QStringLiteral("the broker did not confirm the publish "
+                                                   "within %1 ms; it may still be delivered")
+                                        .arg(ms)});
+        });
 }
 
 void Publisher::publishPayload(const QString& key, const QString& id, const QByteArray& payload,
                                Done done) {
-    auto finish = answerOnce(key, std::move(done));
-    broker_.publish(key, payload, [this, key, id, payload, finish](std::optional<Error> error) {
-        if (error && error->code == ErrorCode::Unavailable) {
-            // The cluster is out of reach: this node's own subscribers still get the message,
-            // and the caller is told plainly that the others did not.
-            router_.deliver(key, payload);
-            error->message +=
-                QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
-        }
-        finish(id, error);
-    });
+    const Answer answer = answerOnce(key, std::move(done));
+    broker_.publish(
+        key, payload, [this, key, id, payload, finish = answer.finish](std::optional<Error> error) {
+            if (error && error->code == ErrorCode::Unavailable) {
+                // The cluster is out of reach: this node's own subscribers still get the message,
+                // and the caller is told plainly that the others did not.
+                router_.deliver(key, payload);
+                error->message +=
+                    QStringLiteral("; delivered to this node's connections only (%1)").arg(nodeId_);
+            }
+            finish(id, error);
+        });
+    armTimeout(answer);
 }
 
 } // namespace herald

@@ -9,6 +9,7 @@
 
 #include <QObject>
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace herald {
@@ -36,9 +37,14 @@ public:
     void broadcast(const SystemNotice& notice, Done done);
 
 private:
-    // The one answer to a publish: the broker's, or a timeout's if the broker hangs.
-    std::function<void(const QString& id, std::optional<Error>)> answerOnce(const QString& key,
-                                                                            Done done);
+    // The one answer to a publish: the broker's, or a timeout's if the broker hangs (a frozen
+    // Redis); `answered` tells whether it came already.
+    struct Answer {
+        std::function<void(const QString& id, std::optional<Error>)> finish;
+        std::shared_ptr<bool> answered;
+    };
+    Answer answerOnce(const QString& key, Done done);
+    void armTimeout(const Answer& answer);
     void publishPayload(const QString& key, const QString& id, const QByteArray& payload,
                         Done done);
 

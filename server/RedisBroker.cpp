@@ -176,11 +176,6 @@ void RedisBroker::loadFunctions() {
                       });
 }
 
-void RedisBroker::run(const QByteArrayList& argv, RedisConnection::Reply done) {
-    // RedisConnection answers a command sent while not connected on the next pass itself.
-    commands_.command(argv, std::move(done));
-}
-
 bool RedisBroker::isLive(const QString& key) const {
     const QByteArray name = prefix_ + key.toUtf8();
     return keys_.contains(key) && subscriber_.isConfirmed(name, isPattern(key.toUtf8()));
@@ -188,14 +183,15 @@ bool RedisBroker::isLive(const QString& key) const {
 
 void RedisBroker::publishKept(const QString& key, const Retention& retention,
                               const QByteArray& dataJson, const QString& origin, KeptDone done) {
-    run(redishistory::publishCommand(prefix_, key, retention, dataJson, origin),
-        [done = std::move(done)](const RedisReply& r) {
-            done(redishistory::parsePublishReply(r));
-        });
+    commands_.command(redishistory::publishCommand(prefix_, key, retention, dataJson, origin),
+                      [done = std::move(done)](const RedisReply& r) {
+                          done(redishistory::parsePublishReply(r));
+                      });
 }
 
 void RedisBroker::readHistory(const QString& key, const QString& after, int limit, ReadDone done) {
-    run(redishistory::readCommand(prefix_, key, after, limit),
+    commands_.command(
+        redishistory::readCommand(prefix_, key, after, limit),
         [done = std::move(done)](const RedisReply& r) { done(redishistory::parseReadReply(r)); });
 }
 

@@ -56,8 +56,6 @@ private:
     void onMessage(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
     void updateReady();
     void loadFunctions();
-    // Runs `argv` on the commands connection, or answers `unavailable` on the next pass.
-    void run(const QByteArrayList& argv, RedisConnection::Reply done);
 
     RedisUrl url_;
     QByteArray prefix_;

@@ -144,7 +144,6 @@ void Router::answer(const PendingSubscribe& pending) {
         if (join->since)
             event.recovered.insert(join->key, join->recovered);
     }
-    const quint64 sessionId = session.id();
     session.sendEvent(event);
     bool wantsOnline = false;
     for (const auto& join : pending.joins) {
@@ -152,9 +151,9 @@ void Router::answer(const PendingSubscribe& pending) {
         if (join->cancelled)
             continue;
         // From here on the fan-out index delivers: nothing arrives between replay and live.
+        // A session closed by a replay its queue could not take is detached later (closes are
+        // asynchronous), and forget() then takes it out of the index again.
         metrics_.historyReplayed += sendReplay(session, *join);
-        if (!hub_.session(sessionId))
-            return; // closed by a replay its queue could not take; forget() cleaned up
         fanout_.add(&session, join->key);
         if (session.identity().role == Identity::Role::Admin)
             ++adminTails_[join->key];
