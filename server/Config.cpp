@@ -239,7 +239,8 @@ const QList<Setting>& settings() {
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL",
          "redis://[:password@]host:port[/db], or rediss:// (TLS) with "
-         "?ca=FILE&cert=FILE&key=FILE; empty runs a single node.",
+         "?ca=FILE&cert=FILE&key=FILE; redis-cluster://host:port,host:port (rediss-cluster:// "
+         "for TLS) for a Redis Cluster; empty runs a single node.",
          stringSetting(&Config::redisUrl)},
         {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default {default}).",
          stringSetting(&Config::redisPrefix)},
