@@ -30,6 +30,11 @@ QByteArray element(const RedisReply& r, size_t i) {
     return e.type == RedisReply::Type::String ? e.string : QByteArray();
 }
 
+// ROLE's first element: "master", "slave" or "sentinel".
+QByteArray roleOf(const RedisReply& r) {
+    return r.type == RedisReply::Type::Array && !r.elements.empty() ? element(r, 0) : "unknown";
+}
+
 // A silently dead peer (host gone, no RST) is noticed within ~30 s without traffic, as with
 // hiredis's redisEnableKeepAlive: SO_KEEPALIVE alone would wait two hours.
 void enableKeepAlive(QAbstractSocket& socket) {
@@ -107,6 +112,16 @@ void RedisConnection::start() {
     connectNow();
 }
 
+void RedisConnection::reconnectNow(const QString& why) {
+    if (!running_)
+        return;
+    if (state_ != State::Disconnected)
+        fail(why);
+    retryTimer_.stop();
+    backoffMs_ = initialBackoffMs_;
+    connectNow();
+}
+
 void RedisConnection::stop() {
     running_ = false;
     retryTimer_.stop();
@@ -120,6 +135,21 @@ void RedisConnection::connectNow() {
     state_ = State::Connecting;
     const quint64 attempt = ++attempt_;
     attemptTimer_.start(connectTimeoutMs_);
+    if (endpointSource_) {
+        endpointSource_([self = QPointer<RedisConnection>(this), attempt](const Endpoint& where) {
+            if (!self || attempt != self->attempt_ || self->state_ != State::Connecting)
+                return;
+            if (const auto* error = std::get_if<QString>(&where))
+                return self->fail(*error);
+            std::tie(self->url_.host, self->url_.port) = std::get<0>(where);
+            self->connectToHost(attempt);
+        });
+        return;
+    }
+    connectToHost(attempt);
+}
+
+void RedisConnection::connectToHost(quint64 attempt) {
     if (QHostAddress literal; literal.setAddress(url_.host)) {
         openSocket(literal);
         return;
@@ -213,6 +243,8 @@ void RedisConnection::sendHandshake() {
                          : QByteArrayList{"AUTH", url_.username, url_.password});
     if (url_.db != 0)
         steps.append({"SELECT", QByteArray::number(url_.db)});
+    if (requireMaster_)
+        steps.append({"ROLE"});
     steps.append({"PING"});
     const quint64 attempt = attempt_;
     for (qsizetype i = 0; i < steps.size(); ++i) {
@@ -224,6 +256,12 @@ void RedisConnection::sendHandshake() {
                 return;
             if (r.isError())
                 fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText());
+            else if (verb == "ROLE" && roleOf(r) != "master")
+                // A demoted master back from a crash, or a stale answer: writes must not go there.
+                fail(QStringLiteral("%1 is a %2, asking sentinel again")
+                         .arg(url_.endpoint(), roleOf(r) == "slave"
+                                                   ? QStringLiteral("replica")
+                                                   : QString::fromUtf8(roleOf(r))));
             else if (last)
                 replaySubscriptions();
         });

@@ -16,6 +16,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <utility>
+#include <variant>
 #include <vector>
 
 class QAbstractSocket;
@@ -59,6 +61,20 @@ public:
     // gigantic reply costs at most about this much memory and the connection is dropped
     // ("a reply exceeds the limit"). Applies from the next attempt; default 512 MiB.
     void setMaxReplyBytes(qint64 bytes) { maxReplyBytes_ = std::max<qint64>(1024, bytes); }
+
+    // Where to connect, asked at every attempt instead of url().host/port (Redis Sentinel). The
+    // source answers once, later or at once, with the address or why there is none (the attempt
+    // then fails with that text); url() then names the address of the current attempt. With
+    // `requireMaster` the handshake also asks ROLE and refuses anything but a master.
+    using Endpoint = std::variant<std::pair<QString, quint16>, QString>;
+    using EndpointSource = std::function<void(std::function<void(const Endpoint&)>)>;
+    void setEndpointSource(EndpointSource source, bool requireMaster) {
+        endpointSource_ = std::move(source);
+        requireMaster_ = requireMaster;
+    }
+    // Drops the connection (if any, as a loss: down(), callbacks answered) and starts a new
+    // attempt at once, without backoff. Used when Sentinel announces a new master.
+    void reconnectNow(const QString& why);
 
     void start();
     // Closes the connection and stops reconnecting. Outstanding callbacks get a local error on the
@@ -130,6 +146,7 @@ private:
     struct SocketSignal; // marks "inside a slot of socket_": the socket is then deleted later
 
     void connectNow();
+    void connectToHost(quint64 attempt);
     void openSocket(const QHostAddress& address);
     void onConnected();
     void onReadable();
@@ -154,6 +171,8 @@ private:
 
     RedisUrl url_;
     QString name_;
+    EndpointSource endpointSource_;
+    bool requireMaster_ = false;
     State state_ = State::Disconnected;
     bool running_ = false;
 
