@@ -1,6 +1,7 @@
 #include "server/SentinelResolver.h"
 
 #include <QMetaObject>
+#include <QPointer>
 #include <QStringList>
 #include <QTimer>
 
@@ -25,7 +26,7 @@ struct SentinelResolver::Round {
     bool unknown = false; // a Sentinel answered, and does not monitor that master
     int step = 0;         // which question is current; late answers of older ones are dropped
     bool over = false;
-    std::unique_ptr<RedisConnection> current; // to the Sentinel being asked
+    QPointer<QObject> scope; // context of the current question's signal connections
 };
 
 SentinelResolver::SentinelResolver(RedisUrl url, QObject* parent)
@@ -62,6 +63,8 @@ void SentinelResolver::start() {
 
 void SentinelResolver::stop() {
     watcher_.stop();
+    for (const auto& c : queries_)
+        c->stop();
     if (round_)
         finish(round_, QStringLiteral("sentinel resolver stopped"));
 }
@@ -90,16 +93,27 @@ void SentinelResolver::resolve(Done done) {
     ask(round_, 0);
 }
 
+RedisConnection& SentinelResolver::query(qsizetype index) {
+    if (queries_.empty())
+        for (const RedisUrl::Sentinel& s : url_.sentinels) {
+            queries_.push_back(
+                std::make_unique<RedisConnection>(sentinelUrl(s), QStringLiteral("sentinel")));
+            queries_.back()->setConnectTimeout(queryTimeoutMs_);
+        }
+    return *queries_.at(static_cast<size_t>(index));
+}
+
 void SentinelResolver::ask(const std::shared_ptr<Round>& round, qsizetype index) {
-    if (round->current) {
-        round->current->stop();
-        round->current.release()->deleteLater(); // we may be inside one of its callbacks
-    }
+    if (round->scope)
+        round->scope->deleteLater(); // drops the last question's signal connections
     if (index >= url_.sentinels.size()) {
         if (round->unknown)
-            return finish(round,
-                          QStringLiteral("sentinels do not know master %1 (%2)")
-                              .arg(url_.masterName, round->failures.join(QLatin1String("; "))));
+            return finish(round, QStringLiteral("sentinels do not know master ") + url_.masterName +
+                                     (round->failures.isEmpty()
+                                          ? QString()
+                                          : QStringLiteral(" (no answer from ") +
+                                                round->failures.join(QLatin1String("; ")) +
+                                                QLatin1Char(')')));
         return finish(round, QStringLiteral("no sentinel answered: ") +
                                  round->failures.join(QLatin1String("; ")));
     }
@@ -112,17 +126,15 @@ void SentinelResolver::ask(const std::shared_ptr<Round>& round, qsizetype index)
         const std::shared_ptr<Round> r = weak.lock();
         if (!r || r->over || r->step != step)
             return;
-        r->failures.append(where + QStringLiteral(": ") + why);
-        r->unknown = r->unknown || unknown;
+        if (unknown)
+            r->unknown = true; // said in the summary; the other failures are listed
+        else
+            r->failures.append(where + QStringLiteral(": ") + why);
         ask(r, index + 1);
     };
-    round->current = std::make_unique<RedisConnection>(sentinelUrl(s), QStringLiteral("sentinel"));
-    RedisConnection* c = round->current.get();
-    c->setConnectTimeout(queryTimeoutMs_);
-    c->setBackoff(60'000, 60'000); // one attempt: the next Sentinel is asked instead
-    connect(c, &RedisConnection::down, this, [next](const QString& why) { next(why, false); });
-    connect(c, &RedisConnection::ready, this, [this, c, weak, step, next] {
-        c->command(
+    RedisConnection& c = query(index);
+    auto send = [this, &c, weak, step, next] {
+        c.command(
             {"SENTINEL", "get-master-addr-by-name", url_.masterName.toUtf8()},
             [this, weak, step, next](const RedisReply& r) {
                 const std::shared_ptr<Round> live = weak.lock();
@@ -138,21 +150,29 @@ void SentinelResolver::ask(const std::shared_ptr<Round>& round, qsizetype index)
                     return next(QStringLiteral("does not know master ") + url_.masterName, true);
                 next(r.isError() ? r.errorText() : QStringLiteral("unexpected answer"), false);
             });
-    });
+    };
+    // The connections stay open between questions (one "connected" line per Sentinel, not one
+    // per question); one that is down is tried again now rather than after its backoff.
+    round->scope = new QObject(this);
+    connect(&c, &RedisConnection::down, round->scope,
+            [next](const QString& why) { next(why, false); });
+    connect(&c, &RedisConnection::ready, round->scope, send);
     // Connected but silent (a hung Sentinel): the connect timeout covers the handshake only.
-    QTimer::singleShot(queryTimeoutMs_ + 100, this, [next, timeout = queryTimeoutMs_] {
+    QTimer::singleShot(queryTimeoutMs_ + 100, round->scope, [next, timeout = queryTimeoutMs_] {
         next(QStringLiteral("no answer within %1 ms").arg(timeout), false);
     });
-    c->start();
+    c.start(); // no-op unless new or stopped
+    if (c.isReady())
+        send(); // its answer comes later, never inside resolve()
+    else if (c.state() == RedisConnection::State::Disconnected)
+        c.reconnectNow(QStringLiteral("asked again"));
 }
 
 void SentinelResolver::finish(const std::shared_ptr<Round>& round,
                               const RedisConnection::Endpoint& answer) {
     round->over = true;
-    if (round->current) {
-        round->current->stop();
-        round->current.release()->deleteLater();
-    }
+    if (round->scope)
+        round->scope->deleteLater();
     if (round_ == round)
         round_.reset();
     // A round that began before a +switch-master may bring the old address: the switch wins.

@@ -58,6 +58,7 @@ Q_SIGNALS:
 
 private:
     struct Round;
+    RedisConnection& query(qsizetype index);
     void ask(const std::shared_ptr<Round>& round, qsizetype index);
     void finish(const std::shared_ptr<Round>& round, const RedisConnection::Endpoint& answer);
     void learn(const QString& host, quint16 port, const char* how);
@@ -66,7 +67,8 @@ private:
 
     RedisUrl url_;
     int queryTimeoutMs_ = 2000;
-    std::shared_ptr<Round> round_; // the round under way, if any
+    std::shared_ptr<Round> round_;                          // the round under way, if any
+    std::vector<std::unique_ptr<RedisConnection>> queries_; // one per Sentinel, from first use
     QString masterHost_;
     quint16 masterPort_ = 0;
     qsizetype nextWatched_ = 0;
