@@ -239,7 +239,7 @@ const QList<Setting>& settings() {
          stringSetting(&Config::webRoot)},
         {"redis_url", "URL",
          "redis://[:password@]host:port[/db], or rediss:// (TLS) with "
-         "?ca=FILE&cert=FILE&key=FILE, or redis-sentinel://host:port[,host:port...]?master=NAME; "
+         "?ca=FILE&cert=FILE&key=FILE, or redis-sentinel://host:port[,...]?master=NAME (Sentinel); "
          "empty runs a single node.",
          stringSetting(&Config::redisUrl)},
         {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default {default}).",
