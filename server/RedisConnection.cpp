@@ -13,6 +13,7 @@
 #include <QRandomGenerator>
 #include <QSslSocket>
 #include <QTcpSocket>
+#include <tuple>
 #include <utility>
 
 namespace herald {
@@ -28,11 +29,6 @@ constexpr qint64 kReadSlice = 64 * 1024;
 QByteArray element(const RedisReply& r, size_t i) {
     const RedisReply& e = r.elements[i];
     return e.type == RedisReply::Type::String ? e.string : QByteArray();
-}
-
-// ROLE's first element: "master", "slave" or "sentinel".
-QByteArray roleOf(const RedisReply& r) {
-    return r.type == RedisReply::Type::Array && !r.elements.empty() ? element(r, 0) : "unknown";
 }
 
 // A silently dead peer (host gone, no RST) is noticed within ~30 s without traffic, as with
@@ -109,16 +105,6 @@ void RedisConnection::start() {
             << label()
             << "TLS CERTIFICATE VERIFICATION IS OFF (verify=none): anyone on the network path "
                "can impersonate Redis and read or change this node's traffic";
-    connectNow();
-}
-
-void RedisConnection::reconnectNow(const QString& why) {
-    if (!running_)
-        return;
-    if (state_ != State::Disconnected)
-        fail(why);
-    retryTimer_.stop();
-    backoffMs_ = initialBackoffMs_;
     connectNow();
 }
 
@@ -256,12 +242,12 @@ void RedisConnection::sendHandshake() {
                 return;
             if (r.isError())
                 fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText());
-            else if (verb == "ROLE" && roleOf(r) != "master")
+            else if (const QByteArray role = r.elements.empty() ? "?" : element(r, 0);
+                     verb == "ROLE" && role != "master") // ROLE: master, slave or sentinel
                 // A demoted master back from a crash, or a stale answer: writes must not go there.
                 fail(QStringLiteral("%1 is a %2, asking sentinel again")
-                         .arg(url_.endpoint(), roleOf(r) == "slave"
-                                                   ? QStringLiteral("replica")
-                                                   : QString::fromUtf8(roleOf(r))));
+                         .arg(url_.endpoint(), role == "slave" ? QStringLiteral("replica")
+                                                               : QString::fromUtf8(role)));
             else if (last)
                 replaySubscriptions();
         });

@@ -74,7 +74,15 @@ public:
     }
     // Drops the connection (if any, as a loss: down(), callbacks answered) and starts a new
     // attempt at once, without backoff. Used when Sentinel announces a new master.
-    void reconnectNow(const QString& why);
+    void reconnectNow(const QString& why) {
+        if (!running_)
+            return;
+        if (state_ != State::Disconnected)
+            fail(why);
+        retryTimer_.stop();
+        backoffMs_ = initialBackoffMs_;
+        connectNow();
+    }
 
     void start();
     // Closes the connection and stops reconnecting. Outstanding callbacks get a local error on the

@@ -254,6 +254,10 @@ private Q_SLOTS:
             {QStringLiteral("PUBSUB"), QStringLiteral("CHANNELS"), QStringLiteral("herald:*")});
         QVERIFY2(onNew.contains(QStringLiteral("herald:public.news")), qPrintable(onNew.join(' ')));
         QVERIFY2(onOld.isEmpty(), qPrintable(onOld.join(' ')));
+        // A history write (FCALL) sent to it would have been refused with READONLY.
+        const QString readonly = SentinelProcess::info(
+            master_->port(), QStringLiteral("errorstats"), QStringLiteral("errorstat_READONLY"));
+        QVERIFY2(readonly.isEmpty(), qPrintable(readonly));
         for (int i = 0; i < 2; ++i)
             QVERIFY(ready(i));
     }
