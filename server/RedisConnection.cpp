@@ -13,7 +13,6 @@
 #include <QRandomGenerator>
 #include <QSslSocket>
 #include <QTcpSocket>
-#include <tuple>
 #include <utility>
 
 namespace herald {
@@ -69,7 +68,7 @@ RedisConnection::RedisConnection(RedisUrl url, QString name, QObject* parent)
     attemptTimer_.setSingleShot(true);
     connect(&retryTimer_, &QTimer::timeout, this, [this] {
         if (running_)
-            connectNow();
+            nextAttempt();
     });
     connect(&attemptTimer_, &QTimer::timeout, this, [this] {
         if (state_ != State::Connecting)
@@ -105,7 +104,7 @@ void RedisConnection::start() {
             << label()
             << "TLS CERTIFICATE VERIFICATION IS OFF (verify=none): anyone on the network path "
                "can impersonate Redis and read or change this node's traffic";
-    connectNow();
+    nextAttempt();
 }
 
 void RedisConnection::stop() {
@@ -121,21 +120,6 @@ void RedisConnection::connectNow() {
     state_ = State::Connecting;
     const quint64 attempt = ++attempt_;
     attemptTimer_.start(connectTimeoutMs_);
-    if (endpointSource_) {
-        endpointSource_([self = QPointer<RedisConnection>(this), attempt](const Endpoint& where) {
-            if (!self || attempt != self->attempt_ || self->state_ != State::Connecting)
-                return;
-            if (const auto* error = std::get_if<QString>(&where))
-                return self->fail(*error);
-            std::tie(self->url_.host, self->url_.port) = std::get<0>(where);
-            self->connectToHost(attempt);
-        });
-        return;
-    }
-    connectToHost(attempt);
-}
-
-void RedisConnection::connectToHost(quint64 attempt) {
     if (QHostAddress literal; literal.setAddress(url_.host)) {
         openSocket(literal);
         return;
@@ -230,7 +214,7 @@ void RedisConnection::sendHandshake() {
     if (url_.db != 0)
         steps.append({"SELECT", QByteArray::number(url_.db)});
     if (requireMaster_)
-        steps.append({"ROLE"});
+        steps.append({"ROLE"}); // checked by notMaster(), RedisConnectionSentinel.cpp
     steps.append({"PING"});
     const quint64 attempt = attempt_;
     for (qsizetype i = 0; i < steps.size(); ++i) {
@@ -242,12 +226,9 @@ void RedisConnection::sendHandshake() {
                 return;
             if (r.isError())
                 fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText());
-            else if (const QByteArray role = r.elements.empty() ? "?" : element(r, 0);
-                     verb == "ROLE" && role != "master") // ROLE: master, slave or sentinel
-                // A demoted master back from a crash, or a stale answer: writes must not go there.
-                fail(QStringLiteral("%1 is a %2, asking sentinel again")
-                         .arg(url_.endpoint(), role == "slave" ? QStringLiteral("replica")
-                                                               : QString::fromUtf8(role)));
+            else if (const QString refusal = verb == "ROLE" ? notMaster(r) : QString();
+                     !refusal.isEmpty())
+                fail(refusal);
             else if (last)
                 replaySubscriptions();
         });
