@@ -240,7 +240,8 @@ const QList<Setting>& settings() {
         {"redis_url", "URL",
          "redis://[:password@]host:port[/db], or rediss:// (TLS) with "
          "?ca=FILE&cert=FILE&key=FILE; redis-cluster://host:port,host:port (rediss-cluster:// "
-         "for TLS) for a Redis Cluster; empty runs a single node.",
+         "for TLS) for a Redis Cluster; redis-sentinel://host:port[,...]?master=NAME to follow "
+         "the master Sentinel names; empty runs a single node.",
          stringSetting(&Config::redisUrl)},
         {"redis_prefix", "PREFIX", "Prefix of Herald's Redis channels (default {default}).",
          stringSetting(&Config::redisPrefix)},

@@ -52,8 +52,41 @@ RedisBroker::RedisBroker(RedisUrl url, QByteArray prefix, QList<QPair<QString, Q
                          QObject* parent)
     : Broker(parent)
     , prefix_(std::move(prefix))
+    , sentinel_(url.isSentinel() ? std::make_unique<SentinelResolver>(url) : nullptr)
     , shards_(std::make_unique<RedisShards>(std::move(url), this)) {
     init(std::move(bridges));
+    if (sentinel_)
+        followSentinel();
+}
+
+void RedisBroker::followSentinel() {
+    RedisConnection* const connections[] = {&shards_->singleCommands(),
+                                            &shards_->singleSubscriber()};
+    for (RedisConnection* c : connections)
+        c->setEndpointSource(sentinel_->source(), true);
+    // Without this a node would notice a failover only when its connections to the old master
+    // break, and a partitioned old master may keep them open.
+    connect(sentinel_.get(), &SentinelResolver::masterChanged, this,
+            [this, connections](const QString& host, quint16 port) {
+                for (RedisConnection* c : connections) {
+                    const bool there = c->state() != RedisConnection::State::Disconnected &&
+                                       c->url().host == host && c->url().port == port;
+                    if (!there)
+                        c->reconnectNow(QStringLiteral("sentinel: master %1 moved to %2")
+                                            .arg(sentinel_->masterName(), sentinel_->master()));
+                }
+            });
+}
+
+QString RedisBroker::describe() const {
+    if (!sentinel_)
+        return shards_->describe();
+    // The address actually in use once connected; until then the one Sentinel last named.
+    const RedisConnection& c = shards_->singleCommands();
+    const QString at = c.isReady() ? c.url().endpoint() : sentinel_->master();
+    return QStringLiteral("redis-sentinel master ") + sentinel_->masterName() +
+           (at.isEmpty() ? QStringLiteral(" via ") + sentinel_->sentinelList()
+                         : QStringLiteral(" at ") + at);
 }
 
 RedisBroker::RedisBroker(QList<RedisUrl> clusterSeeds, QByteArray prefix,
@@ -92,11 +125,15 @@ void RedisBroker::init(QList<QPair<QString, QString>> bridges) {
 RedisBroker::~RedisBroker() = default;
 
 void RedisBroker::start() {
+    if (sentinel_)
+        sentinel_->start();
     shards_->start();
 }
 
 void RedisBroker::stop() {
     shards_->stop();
+    if (sentinel_)
+        sentinel_->stop();
 }
 
 void RedisBroker::subscribe(const QString& key) {

@@ -2,6 +2,7 @@
 
 #include "server/Broker.h"
 #include "server/RedisShards.h"
+#include "server/SentinelResolver.h"
 
 #include <QHash>
 #include <QList>
@@ -21,7 +22,9 @@ std::variant<QList<QPair<QString, QString>>, QString> parseBridges(const QString
 // (PUBLISH, and whatever presence, audit or sticky notices need through shards()). On a Redis
 // Cluster each key's channel is a sharded channel (SSUBSCRIBE/SPUBLISH on the master of its
 // slot, where its history key lives too); see RedisShards. Call start() after connecting to its
-// signals.
+// signals. With a redis-sentinel:// URL the single Redis's connections ask Sentinel for the master
+// at every attempt, refuse anything that is not a master, and move at once when Sentinel
+// announces a failover.
 class RedisBroker final : public Broker {
     Q_OBJECT
 public:
@@ -51,7 +54,7 @@ public:
     bool isLive(const QString& key) const override;
     // True only while every connection is Ready (and the subscriptions are confirmed).
     bool isReady() const override { return shards_->isReady(); }
-    QString describe() const override { return shards_->describe(); }
+    QString describe() const override;
     QString problem() const override { return shards_->problem(); }
 
     // Commands by key for everything else the node keeps in Redis.
@@ -59,17 +62,20 @@ public:
     // A single Redis's connections (tests).
     RedisConnection& commands() { return shards_->singleCommands(); }
     RedisConnection& subscriber() { return shards_->singleSubscriber(); }
+    SentinelResolver* sentinel() { return sentinel_.get(); } // null without redis-sentinel://
     const QByteArray& prefix() const { return prefix_; }
 
 private:
     void init(QList<QPair<QString, QString>> bridges);
     void onMessage(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
     void loadFunctions(RedisConnection& commands);
+    void followSentinel();
 
     QByteArray prefix_;
     QHash<QByteArray, QString> bridgeChannels_; // raw channel -> routing key
     QHash<QByteArray, QString> bridgePatterns_; // raw pattern -> routing key
     QSet<QString> keys_;
+    std::unique_ptr<SentinelResolver> sentinel_; // outlives the connections that ask it
     std::unique_ptr<RedisShards> shards_;
 };
 

@@ -68,7 +68,7 @@ RedisConnection::RedisConnection(RedisUrl url, QString name, QObject* parent)
     attemptTimer_.setSingleShot(true);
     connect(&retryTimer_, &QTimer::timeout, this, [this] {
         if (running_)
-            connectNow();
+            nextAttempt();
     });
     connect(&attemptTimer_, &QTimer::timeout, this, [this] {
         if (state_ != State::Connecting)
@@ -104,7 +104,7 @@ void RedisConnection::start() {
             << label()
             << "TLS CERTIFICATE VERIFICATION IS OFF (verify=none): anyone on the network path "
                "can impersonate Redis and read or change this node's traffic";
-    connectNow();
+    nextAttempt();
 }
 
 void RedisConnection::stop() {
@@ -213,6 +213,8 @@ void RedisConnection::sendHandshake() {
                          : QByteArrayList{"AUTH", url_.username, url_.password});
     if (url_.db != 0)
         steps.append({"SELECT", QByteArray::number(url_.db)});
+    if (requireMaster_)
+        steps.append({"ROLE"}); // checked by notMaster(), RedisConnectionSentinel.cpp
     steps.append({"PING"});
     const quint64 attempt = attempt_;
     for (qsizetype i = 0; i < steps.size(); ++i) {
@@ -224,6 +226,9 @@ void RedisConnection::sendHandshake() {
                 return;
             if (r.isError())
                 fail(QString::fromLatin1(verb) + QStringLiteral(" failed: ") + r.errorText());
+            else if (const QString refusal = verb == "ROLE" ? notMaster(r) : QString();
+                     !refusal.isEmpty())
+                fail(refusal);
             else if (last)
                 replaySubscriptions();
         });

@@ -16,6 +16,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <utility>
+#include <variant>
 #include <vector>
 
 class QAbstractSocket;
@@ -59,6 +61,20 @@ public:
     // gigantic reply costs at most about this much memory and the connection is dropped
     // ("a reply exceeds the limit"). Applies from the next attempt; default 512 MiB.
     void setMaxReplyBytes(qint64 bytes) { maxReplyBytes_ = std::max<qint64>(1024, bytes); }
+
+    // Where to connect, asked before every attempt instead of url().host/port (Redis Sentinel).
+    // The source answers once, later or at once, with the address or why there is none (the
+    // attempt then fails with that text); url() then names that address. With `requireMaster`
+    // the handshake also asks ROLE and refuses anything but a master. RedisConnectionSentinel.cpp.
+    using Endpoint = std::variant<std::pair<QString, quint16>, QString>;
+    using EndpointSource = std::function<void(std::function<void(const Endpoint&)>)>;
+    void setEndpointSource(EndpointSource source, bool requireMaster) {
+        endpointSource_ = std::move(source);
+        requireMaster_ = requireMaster;
+    }
+    // Drops the connection (if any, as a loss: down(), callbacks answered) and starts a new
+    // attempt at once, without backoff. Used when Sentinel announces a new master.
+    void reconnectNow(const QString& why);
 
     void start();
     // Closes the connection and stops reconnecting. Outstanding callbacks get a local error on the
@@ -130,6 +146,8 @@ private:
     struct SocketSignal; // marks "inside a slot of socket_": the socket is then deleted later
 
     void connectNow();
+    void nextAttempt(); // connectNow(), after asking the endpoint source if there is one
+    QString notMaster(const RedisReply& role) const; // empty for a master's ROLE answer
     void openSocket(const QHostAddress& address);
     void onConnected();
     void onReadable();
@@ -154,6 +172,9 @@ private:
 
     RedisUrl url_;
     QString name_;
+    EndpointSource endpointSource_;
+    bool requireMaster_ = false;
+    quint64 endpointAsks_ = 0; // id of the last question to the source; late answers check it
     State state_ = State::Disconnected;
     bool running_ = false;
 
