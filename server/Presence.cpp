@@ -11,6 +11,7 @@ qint64 nowMs() {
     return QDateTime::currentMSecsSinceEpoch();
 }
 constexpr int kMissedIntervals = 3; // a node silent this many of its intervals is gone
+constexpr int kDeafIntervals = 2;   // our own heartbeat missing this long: we cannot hear
 } // namespace
 
 Presence::Presence(QString selfId, int intervalMs, Broker& broker,
@@ -157,8 +158,14 @@ void Presence::onControlMessage(const QByteArray& payload) {
 
 void Presence::onHeartbeat(const cluster::Heartbeat& h) {
     if (h.node.id == selfId_) {
-        lagMs_ = std::max<qint64>(0, nowMs() - h.sentAtMs);
-        ownHeartbeatSeenMs_ = nowMs();
+        const qint64 now = nowMs();
+        lagMs_ = std::max<qint64>(0, now - h.sentAtMs);
+        // Back from deafness (see expire()): every peer gets a fresh allowance, since its
+        // silence meanwhile says nothing about it.
+        if (deaf(now))
+            for (Peer& p : peers_)
+                p.lastSeenMs = std::max(p.lastSeenMs, now);
+        ownHeartbeatSeenMs_ = now;
         return;
     }
     Peer& p = peer(h.node.id);
@@ -209,8 +216,17 @@ void Presence::dropPeer(const QString& id, bool expired) {
     Q_EMIT nodeLeft(id, expired);
 }
 
+bool Presence::deaf(qint64 now) const {
+    return ownHeartbeatSeenMs_ != 0 && now - ownHeartbeatSeenMs_ > kDeafIntervals * intervalMs_;
+}
+
 void Presence::expire() {
     const qint64 now = nowMs();
+    // This node does not hear its own heartbeats: the control channel is broken on our side (a
+    // Redis outage, or the master of its shard failing over), so the others' silence proves
+    // nothing. Dropping them would make the totals dip on every node at once.
+    if (deaf(now))
+        return;
     QStringList gone;
     for (auto it = peers_.cbegin(); it != peers_.cend(); ++it)
         if (now - it->lastSeenMs > kMissedIntervals * it->intervalMs)

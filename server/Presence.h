@@ -62,6 +62,7 @@ private:
     };
 
     void tick();
+    bool deaf(qint64 now) const; // own heartbeats have stopped arriving
     void expire();
     void onControlMessage(const QByteArray& payload);
     void onHeartbeat(const cluster::Heartbeat& h);

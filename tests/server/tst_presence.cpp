@@ -123,6 +123,31 @@ private Q_SLOTS:
         QCOMPARE(left.last().at(1).toBool(), false); // left cleanly
     }
 
+    void aNodeThatCannotHearDoesNotExpireOthers() {
+        // a's link to the control channel breaks (a Redis failover): it hears nobody, itself
+        // included, and must not conclude that b and c are gone; b, which hears c but not a,
+        // expires a as it should.
+        SharedBus bus;
+        TestNode a(bus, QStringLiteral("a"), 1), b(bus, QStringLiteral("b"), 5),
+            c(bus, QStringLiteral("c"), 7);
+        for (TestNode* n : {&a, &b, &c})
+            n->presence.start();
+        QTRY_COMPARE(a.presence.totals().connections, 13);
+        QSignalSpy left(&a.presence, &Presence::nodeLeft);
+        a.broker.muted = true;
+        QTRY_COMPARE_WITH_TIMEOUT(b.presence.totals().connections, 12, 2000); // a expired on b
+        QTest::qWait(600); // 6 intervals: a would have expired b and c twice over
+        QCOMPARE(left.size(), 0);
+        QCOMPARE(a.presence.totals().connections, 13);
+        a.broker.muted = false; // heard again: still nobody expired
+        QTRY_COMPARE(b.presence.totals().connections, 13);
+        QTest::qWait(300);
+        QCOMPARE(left.size(), 0);
+        // Silence while a hears itself is a real departure.
+        c.broker.muted = true;
+        QTRY_COMPARE_WITH_TIMEOUT(a.presence.totals().connections, 6, 2000);
+    }
+
     void lostDeltasAreHealedByResync() {
         SharedBus bus;
         TestNode a(bus, QStringLiteral("a"), 1), b(bus, QStringLiteral("b"), 1);
