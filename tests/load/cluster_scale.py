@@ -41,6 +41,20 @@ class Deadline(Exception):
     pass
 
 
+def sockstat():
+    """The kernel's TCP sockets in use and their memory (pages), /proc/net/sockstat."""
+    try:
+        with open("/proc/net/sockstat") as f:
+            for line in f:
+                if line.startswith("TCP:"):
+                    v = line.split()[1:]
+                    d = dict(zip(v[0::2], (int(x) for x in v[1::2])))
+                    return {"inuse": d.get("inuse"), "mem_pages": d.get("mem")}
+    except OSError:
+        pass
+    return {}
+
+
 def node_sample(nodes):
     return {n.name: {"pid": n.proc.pid, "cpu_s": redislab.proc_cpu(n.proc.pid),
                      "rss_kb": redislab.proc_rss_kb(n.proc.pid)} for n in nodes}
@@ -59,6 +73,8 @@ def parse_args():
     p.add_argument("--payload", type=int, default=100)
     p.add_argument("--after", type=float, default=30, help="publishing after the kill, s")
     p.add_argument("--drain", type=float, default=60)
+    p.add_argument("--quiet", type=float, default=30,
+                   help="seconds without publishing before the hold: the idle cost")
     p.add_argument("--no-failover", action="store_true")
     p.add_argument("--smoke", action="store_true",
                    help="ctest size: 2 nodes, 300 connections, 20 streams, 20 s; implies --check")
@@ -69,7 +85,7 @@ def parse_args():
     a = p.parse_args()
     if a.smoke:
         a.nodes, a.connections, a.streams, a.hold_min, a.rate = 2, 300, 20, 20 / 60, 50
-        a.after, a.drain, a.check = 10, 30, True
+        a.after, a.drain, a.quiet, a.check = 10, 30, 3, True
     a.bin_dir = os.path.abspath(a.bin_dir or os.path.join(a.build_dir, "bin"))
     if a.connections / max(1, a.nodes) >= 19500:
         p.error("each node must hold < 20,000 connections: use more --nodes")
@@ -84,7 +100,7 @@ def main():
     hold_s = a.hold_min * 60
     connect_s = 60 + a.connections / 1000
     failover_wait = 0 if a.no_failover else 120
-    bench_timeout = connect_s + hold_s + failover_wait + a.after + 60 + a.drain + 60
+    bench_timeout = connect_s + 5 + a.quiet + hold_s + failover_wait + a.after + 60 + a.drain + 60
     budget = bench_timeout + 240  # setup and teardown
     # The overall deadline: SIGALRM ends the run; `finally` stops everything.
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(Deadline()))
@@ -117,6 +133,7 @@ def main():
 
         def sample(name):
             report["samples"][name] = {"t": time.monotonic(), "nodes": node_sample(nodes),
+                                       "sockstat": sockstat(),
                                        "redis": lab.sample(channels if name != "start" else ())}
 
         sample("start")
@@ -125,7 +142,7 @@ def main():
                "--n", str(a.connections), "--streams", str(a.streams), "--rate", str(a.rate),
                "--payload", str(a.payload), "--duration", str(hold_s), "--api-token", TOKEN,
                "--failover-wait", str(failover_wait), "--after", str(a.after),
-               "--drain", str(a.drain), "--timeout", str(int(bench_timeout)), "--label", a.label]
+               "--drain", str(a.drain), "--settle", str(a.quiet), "--timeout", str(int(bench_timeout)), "--label", a.label]
         report["bench_command"] = " ".join(cmd)
         bench_log = open(os.path.join(out, "herald-bench.log"), "wb")
         bench = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -142,7 +159,7 @@ def main():
             ph = obj.get("phase")
             print(f"cluster_scale: {ph} {json.dumps(obj)}", file=sys.stderr)
             report["events"][ph] = obj
-            if ph in ("connected", "holding", "hold_done", "published", "checked"):
+            if ph in ("connected", "quiet", "holding", "hold_done", "published", "checked"):
                 sample(ph)
             if ph == "hold_done":
                 if a.no_failover:

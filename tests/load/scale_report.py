@@ -30,6 +30,14 @@ def summarize(r):
     res = r.get("result") or {}
     out = {"nodes": {}, "redis": {}}
     start, conn, hold, done = (s.get(k) for k in ("start", "connected", "holding", "hold_done"))
+    quiet = s.get("quiet")
+    quiet_s = (hold["t"] - quiet["t"]) if quiet and hold else None
+    k0, k1 = (start or {}).get("sockstat", {}), (conn or {}).get("sockstat", {})
+    if k0.get("mem_pages") is not None and k1.get("mem_pages") is not None:
+        # Both ends of every connection are on this machine: two sockets per connection.
+        out["kernel_tcp_bytes_per_socket"] = ((k1["mem_pages"] - k0["mem_pages"]) * os.sysconf("SC_PAGE_SIZE")
+                                              / max(1, k1["inuse"] - k0["inuse"]))
+        out["sockstat"] = {"start": k0, "connected": k1}
     n_nodes = max(1, r["nodes"])
     per_node = r["connections"] / n_nodes
     hold_s = (done["t"] - hold["t"]) if hold and done else None
@@ -49,6 +57,11 @@ def summarize(r):
         cpu_connect = _delta(a, c, "cpu_s")
         if cpu_connect is not None:
             row["cpu_us_per_connect"] = cpu_connect * 1e6 / per_node
+        q = quiet["nodes"].get(name) if quiet else None
+        cpu_quiet = _delta(q, h, "cpu_s")
+        if cpu_quiet is not None and quiet_s:
+            row["cpu_percent_quiet"] = cpu_quiet * 100 / quiet_s
+            row["cpu_us_per_connection_second_idle"] = cpu_quiet * 1e6 / quiet_s / per_node
         cpu_hold = _delta(h, d, "cpu_s")
         if cpu_hold is not None and hold_s:
             row["cpu_percent_hold"] = cpu_hold * 100 / hold_s
@@ -57,6 +70,10 @@ def summarize(r):
                 row["deliveries_per_s"] = deliveries / hold_s
                 row["cpu_us_per_delivery_all_in"] = cpu_hold * 1e6 / deliveries
                 row["cpu_us_per_publish_all_in"] = cpu_hold * 1e6 / published_hold
+                if cpu_quiet is not None and quiet_s:
+                    # What publishing added to the idle cost, per delivery on this node.
+                    extra = cpu_hold - cpu_quiet / quiet_s * hold_s
+                    row["cpu_us_per_delivery_over_idle"] = extra * 1e6 / deliveries
         out["nodes"][name] = row
     for port in (hold or {}).get("redis", {}):
         h = hold["redis"][port]
@@ -80,7 +97,12 @@ def summarize(r):
                 row["net_out_bytes_per_publish"] = _delta(h, d, "net_out_bytes") / published
                 row["net_in_bytes_per_publish"] = _delta(h, d, "net_in_bytes") / published
         out["redis"][port] = row
+    for port in (quiet or {}).get("redis", {}):
+        if port in out["redis"] and hold and port in hold["redis"] and quiet_s:
+            cpu = _delta(quiet["redis"][port], hold["redis"][port], "cpu_s")
+            out["redis"][port]["cpu_percent_quiet"] = cpu * 100 / quiet_s if cpu is not None else None
     out["hold_s"] = hold_s
+    out["quiet_s"] = quiet_s
     out["exact"] = {k: res.get(k) for k in (
         "connected", "dropped_during_hold", "closed_total", "reconnects", "subscribers_gone",
         "published", "acked", "acked_after_failover", "failed_publishes",
@@ -150,18 +172,23 @@ def markdown(r):
              f"{r['connections']:,} subscribers over {r['streams']:,} streams; "
              f"{r['rate']:g} publishes/s of {r['payload']} bytes; hold {_f(s.get('hold_s'))} s.", ""]
     lines += ["| node | RSS start MB | RSS end of hold MB | RSS per connection KB | CPU per connect us "
-              "| CPU in the hold % | deliveries/s | CPU per delivery us (all in) |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| CPU idle % (us per connection-s) | CPU in the hold % | deliveries/s "
+              "| CPU per delivery us: all in / over idle |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, v in sorted(s.get("nodes", {}).items()):
         lines.append(f"| {name} | {_f(v.get('rss_mb_start'))} | {_f(v.get('rss_mb_hold_end'))} | "
                      f"{_f(v.get('rss_kb_per_connection'))} | {_f(v.get('cpu_us_per_connect'))} | "
+                     f"{_f(v.get('cpu_percent_quiet'))} ({_f(v.get('cpu_us_per_connection_second_idle'))}) | "
                      f"{_f(v.get('cpu_percent_hold'))} | {_f(v.get('deliveries_per_s'))} | "
-                     f"{_f(v.get('cpu_us_per_delivery_all_in'))} |")
-    lines += ["", "| Redis server | role | CPU in the hold % | CPU per publish us | in B/s | out B/s "
-              "| out B per publish | shard channels | calls/s |", "|---|---|---|---|---|---|---|---|---|"]
+                     f"{_f(v.get('cpu_us_per_delivery_all_in'))} / {_f(v.get('cpu_us_per_delivery_over_idle'))} |")
+    if s.get("kernel_tcp_bytes_per_socket") is not None:
+        lines += ["", f"Kernel TCP memory per socket after connecting (/proc/net/sockstat, both ends "
+                  f"on this machine): {_f(s['kernel_tcp_bytes_per_socket'])} bytes."]
+    lines += ["", "| Redis server | role | CPU idle % | CPU in the hold % | CPU per publish us | in B/s | out B/s "
+              "| out B per publish | shard channels | calls/s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for port, v in sorted(s.get("redis", {}).items()):
         calls = ", ".join(f"{k} {c:.1f}" for k, c in sorted((v.get("calls_per_s") or {}).items()))
-        lines.append(f"| {port} | {v.get('role')} | {_f(v.get('cpu_percent_hold'))} | "
+        lines.append(f"| {port} | {v.get('role')} | {_f(v.get('cpu_percent_quiet'))} | {_f(v.get('cpu_percent_hold'))} | "
                      f"{_f(v.get('cpu_us_per_publish'))} | {_f(v.get('net_in_bytes_per_s'))} | "
                      f"{_f(v.get('net_out_bytes_per_s'))} | {_f(v.get('net_out_bytes_per_publish'))} | "
                      f"{_f(v.get('pubsubshard_channels') or v.get('pubsub_channels'))} | {calls} |")

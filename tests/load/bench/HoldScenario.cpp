@@ -119,6 +119,16 @@ bool Coordinator::runHold(int64_t deadline) {
         return collect(allWorkers(), verb, until, out);
     };
 
+    // A quiet spell before publishing: what idle connections alone cost the nodes (keepalive
+    // pings, heartbeats), measured by the harness between `quiet` and `holding`. The first
+    // seconds after connecting still hold the connect's own work, so they are left out.
+    if (options_.settle > 0) {
+        loop_.runUntil([] { return false; }, std::min(deadline, nowNs() + 5 * kSec));
+        phase("quiet", rel(nowNs()));
+        loop_.runUntil([] { return false; },
+                       std::min(deadline, nowNs() + int64_t(options_.settle * double(kSec))));
+    }
+
     HoldPublisher publisher(loop_, targets_, size_t(options_.pipeline), uint32_t(options_.streams),
                             options_.streamPrefix, options_.payload, options_.apiToken, epoch_);
     const int64_t holdStart = nowNs();

@@ -43,7 +43,8 @@ Usage: herald-bench --target HOST:PORT [options]
                              dozen subscribers, enough bytes to overflow the slow reader's
                              buffers in seconds and few enough for the others to keep up
   --timeout S                hard deadline per scenario (default 180)
-  --settle S                 wait before reading idle memory (default 2)
+  --settle S                 wait before reading idle memory (default 2); hold: the quiet
+                             spell before publishing (after 5 s of connect aftermath)
   --stream NAME              stream name (default bench)
   --label TEXT               copied into every result
   --streams S                hold: streams <prefix>0..S-1 (default 1000)
