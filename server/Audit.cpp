@@ -1,6 +1,6 @@
 #include "server/Audit.h"
 
-#include "server/RedisConnection.h"
+#include "server/RedisShards.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -11,7 +11,7 @@ Q_LOGGING_CATEGORY(lcAudit, "herald.audit")
 
 namespace herald {
 
-Audit::Audit(RedisConnection* redis, QByteArray key, QObject* parent)
+Audit::Audit(RedisShards* redis, QByteArray key, QObject* parent)
     : QObject(parent)
     , redis_(redis)
     , key_(std::move(key)) {}
@@ -51,7 +51,7 @@ void Audit::record(const admin::AuditEntry& entry) {
     if (!redis_)
         return remember(entry);
     QPointer<Audit> self(this);
-    redis_->command({"LPUSH", key_, encode(entry)}, [self, entry](const RedisReply& reply) {
+    redis_->command(key_, {"LPUSH", key_, encode(entry)}, [self, entry](const RedisReply& reply) {
         if (!self || !reply.isError())
             return;
         // Not lost: kept here and served by this node until it restarts.
@@ -59,14 +59,14 @@ void Audit::record(const admin::AuditEntry& entry) {
             << "redis refused the audit entry (" << reply.errorText() << "); kept in memory";
         self->remember(entry);
     });
-    redis_->command({"LTRIM", key_, "0", QByteArray::number(kMaxEntries - 1)});
+    redis_->command(key_, {"LTRIM", key_, "0", QByteArray::number(kMaxEntries - 1)});
 }
 
 void Audit::read(int limit, std::function<void(Entries)> done) {
     if (!redis_)
         return done(newest(limit));
     QPointer<Audit> self(this);
-    redis_->command({"LRANGE", key_, "0", QByteArray::number(limit - 1)},
+    redis_->command(key_, {"LRANGE", key_, "0", QByteArray::number(limit - 1)},
                     [self, limit, done = std::move(done)](const RedisReply& reply) {
                         if (!self)
                             return;

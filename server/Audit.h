@@ -8,7 +8,7 @@
 
 namespace herald {
 
-class RedisConnection;
+class RedisShards;
 
 // The admin audit log: who broadcast, drained or disconnected what, and when. Kept in Redis
 // (LPUSH <prefix>audit, trimmed to kMaxEntries, shared by every node and surviving restarts)
@@ -21,7 +21,7 @@ public:
     using Entries = QList<admin::AuditEntry>;
 
     // `redis` is the command connection, or nullptr for an in-memory log.
-    Audit(RedisConnection* redis, QByteArray key, QObject* parent = nullptr);
+    Audit(RedisShards* redis, QByteArray key, QObject* parent = nullptr);
 
     void record(const admin::AuditEntry& entry);
     // At most `limit` entries, newest first.
@@ -34,7 +34,7 @@ private:
     void remember(const admin::AuditEntry& entry);
     Entries newest(int limit) const;
 
-    RedisConnection* redis_;
+    RedisShards* redis_;
     QByteArray key_;
     Entries memory_; // newest first; with Redis, only what Redis could not take
 };

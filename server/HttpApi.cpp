@@ -3,6 +3,7 @@
 #include "server/Broker.h"
 #include "server/Hub.h"
 #include "server/Presence.h"
+#include "server/Publisher.h"
 #include "server/StickyNotices.h"
 #include "shared/Bus.h"
 #include "shared/Cluster.h"
@@ -44,6 +45,18 @@ int statusFor(ErrorCode code) {
     default:
         return 500;
     }
+}
+
+// A publish's answer: its id and routing key.
+QJsonObject publishAnswer(const PublishResult& result) {
+    return {{QStringLiteral("id"), result.id}, {QStringLiteral("stream"), result.routingKey}};
+}
+
+// An error as HTTP answers carry it: {"error":{"code","message"}}.
+QJsonObject errorObject(const Error& error) {
+    return {
+        {QStringLiteral("error"), QJsonObject{{QStringLiteral("code"), errorCodeName(error.code)},
+                                              {QStringLiteral("message"), error.message}}}};
 }
 
 QByteArray contentTypeFor(const QString& path) {
@@ -149,34 +162,78 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     respond(staticFile(path == QLatin1String("/") ? QStringLiteral("/index.html") : path));
 }
 
+std::variant<HttpApi::Prepared, Error> HttpApi::prepare(const PublishRequest& publish) const {
+    auto resolved = streams::resolveForPublisher(publish.stream, publish.user);
+    if (auto* error = std::get_if<Error>(&resolved))
+        return *error;
+    const auto& stream = std::get<streams::StreamRef>(resolved);
+    if (stream.kind == streams::Kind::System)
+        return Error{ErrorCode::BadStream,
+                     QStringLiteral("use /api/broadcast for system messages")};
+    // The data as compact JSON: serialised once here, then carried as bytes to every frame.
+    const QByteArray data = QJsonDocument(QJsonArray{publish.data}).toJson(QJsonDocument::Compact);
+    return Prepared{stream, data.mid(1, data.size() - 2)};
+}
+
 void HttpApi::publish(const HttpRequest& request, Respond respond) {
+    if (codec::isPublishBatch(request.body))
+        return publishBatch(request, std::move(respond));
     auto decoded = codec::decodePublishRequest(request.body);
+    auto prepared = std::holds_alternative<Error>(decoded)
+                        ? std::variant<Prepared, Error>(std::get<Error>(decoded))
+                        : prepare(std::get<PublishRequest>(decoded));
+    if (auto* error = std::get_if<Error>(&prepared)) {
+        hub_.metrics().countError(error->code);
+        return respond(HttpResponse::error(statusFor(error->code), *error));
+    }
+    const Prepared& p = std::get<Prepared>(prepared);
+    hub_.publisher().publish(p.stream, p.data, [respond](const PublishResult& result) {
+        if (result.error)
+            return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
+        respond(HttpResponse::json(200, toJson(publishAnswer(result))));
+    });
+}
+
+void HttpApi::publishBatch(const HttpRequest& request, Respond respond) {
+    auto decoded = codec::decodePublishBatch(request.body);
     if (auto* error = std::get_if<Error>(&decoded)) {
         hub_.metrics().countError(error->code);
         return respond(HttpResponse::error(statusFor(error->code), *error));
     }
-    const PublishRequest& publish = std::get<PublishRequest>(decoded);
-    auto resolved = streams::resolveForPublisher(publish.stream, publish.user);
-    if (auto* error = std::get_if<Error>(&resolved)) {
-        hub_.metrics().countError(error->code);
-        return respond(HttpResponse::error(statusFor(error->code), *error));
-    }
-    const auto& stream = std::get<streams::StreamRef>(resolved);
-    if (stream.kind == streams::Kind::System) {
-        const Error error{ErrorCode::BadStream,
-                          QStringLiteral("use /api/broadcast for system messages")};
-        hub_.metrics().countError(error.code);
-        return respond(HttpResponse::error(400, error));
-    }
-    const QByteArray data = QJsonDocument(QJsonArray{publish.data}).toJson(QJsonDocument::Compact);
-    hub_.publisher().publish(
-        stream, data.mid(1, data.size() - 2), [respond](const PublishResult& result) {
-            if (result.error)
-                return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
-            respond(
-                HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
-                                                {QStringLiteral("stream"), result.routingKey}})));
+    const auto& items = std::get<QList<codec::Decoded<PublishRequest>>>(decoded);
+    // Every item is one publish through the Publisher, as a single one would be (ids, history,
+    // broker acks, the outage rules), all issued at once and in order, so the broker keeps their
+    // order; the answer waits for the last of them and lists each item's result in place.
+    struct Batch {
+        QJsonArray results;
+        qsizetype pending;
+        Respond respond;
+    };
+    auto batch = std::make_shared<Batch>(Batch{{}, items.size(), std::move(respond)});
+    for (qsizetype i = 0; i < items.size(); ++i)
+        batch->results.append(QJsonValue());
+    auto settle = [batch](qsizetype i, const QJsonObject& result) {
+        batch->results[i] = result;
+        if (--batch->pending == 0)
+            batch->respond(HttpResponse::json(
+                200, QJsonDocument(batch->results).toJson(QJsonDocument::Compact)));
+    };
+    if (items.isEmpty())
+        return batch->respond(HttpResponse::json(200, "[]"));
+    for (qsizetype i = 0; i < items.size(); ++i) {
+        auto prepared = std::holds_alternative<Error>(items[i])
+                            ? std::variant<Prepared, Error>(std::get<Error>(items[i]))
+                            : prepare(std::get<PublishRequest>(items[i]));
+        if (auto* error = std::get_if<Error>(&prepared)) {
+            hub_.metrics().countError(error->code);
+            settle(i, errorObject(*error));
+            continue;
+        }
+        const Prepared& p = std::get<Prepared>(prepared);
+        hub_.publisher().publish(p.stream, p.data, [settle, i](const PublishResult& result) {
+            settle(i, result.error ? errorObject(*result.error) : publishAnswer(result));
         });
+    }
 }
 
 void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
@@ -191,9 +248,7 @@ void HttpApi::broadcast(const HttpRequest& request, Respond respond) {
         std::get<BroadcastRequest>(decoded).notice, [respond](const PublishResult& result) {
             if (result.error)
                 return respond(HttpResponse::error(statusFor(result.error->code), *result.error));
-            respond(
-                HttpResponse::json(200, toJson({{QStringLiteral("id"), result.id},
-                                                {QStringLiteral("stream"), result.routingKey}})));
+            respond(HttpResponse::json(200, toJson(publishAnswer(result))));
         });
 }
 

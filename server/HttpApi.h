@@ -3,9 +3,12 @@
 #include "server/Authenticator.h"
 #include "server/HttpConnection.h"
 #include "shared/Cluster.h"
+#include "shared/Messages.h"
+#include "shared/Streams.h"
 
 #include <QDateTime>
 #include <functional>
+#include <variant>
 
 namespace herald {
 
@@ -35,7 +38,14 @@ public:
     QJsonObject nodeSnapshot() const;
 
 private:
+    // A publish, validated and ready for the Publisher.
+    struct Prepared {
+        streams::StreamRef stream;
+        QByteArray data; // compact JSON
+    };
+    std::variant<Prepared, Error> prepare(const PublishRequest& publish) const;
     void publish(const HttpRequest& request, Respond respond);
+    void publishBatch(const HttpRequest& request, Respond respond);
     void broadcast(const HttpRequest& request, Respond respond);
     void stickyBroadcast(const BroadcastRequest& request, Respond respond);
     void withdraw(const QString& id, Respond respond);

@@ -39,14 +39,23 @@ std::variant<std::unique_ptr<Node>, QString> Node::create(Config config) {
             return QStringLiteral("redis_bridges needs redis_url");
         broker = std::make_unique<LocalBroker>();
     } else {
-        auto url = RedisUrl::parse(config.redisUrl);
-        if (auto* error = std::get_if<QString>(&url))
-            return QStringLiteral("redis_url: ") + *error;
         auto bridges = parseBridges(config.redisBridges);
         if (auto* error = std::get_if<QString>(&bridges))
             return QStringLiteral("redis_bridges: ") + *error;
-        broker = std::make_unique<RedisBroker>(std::get<RedisUrl>(url), config.redisPrefix.toUtf8(),
-                                               std::get<QList<QPair<QString, QString>>>(bridges));
+        auto bridgeList = std::get<QList<QPair<QString, QString>>>(bridges);
+        if (RedisShards::isClusterUrl(config.redisUrl)) {
+            auto seeds = RedisShards::parseClusterUrl(config.redisUrl);
+            if (auto* error = std::get_if<QString>(&seeds))
+                return QStringLiteral("redis_url: ") + *error;
+            broker = std::make_unique<RedisBroker>(std::get<QList<RedisUrl>>(seeds),
+                                                   config.redisPrefix.toUtf8(), bridgeList);
+        } else {
+            auto url = RedisUrl::parse(config.redisUrl);
+            if (auto* error = std::get_if<QString>(&url))
+                return QStringLiteral("redis_url: ") + *error;
+            broker = std::make_unique<RedisBroker>(std::get<RedisUrl>(url),
+                                                   config.redisPrefix.toUtf8(), bridgeList);
+        }
     }
     auto auth = Authenticator::create(config);
     if (auto* error = std::get_if<QString>(&auth))
@@ -82,7 +91,7 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
     connect(&rateTimer_, &QTimer::timeout, this, &Node::sampleRates);
     auto* redis = qobject_cast<RedisBroker*>(broker_.get());
     sticky_ = std::make_unique<StickyNotices>(config_.nodeId, *hub_, *broker_,
-                                              redis ? &redis->commands() : nullptr,
+                                              redis ? &redis->shards() : nullptr,
                                               config_.redisPrefix.toUtf8() + "sticky");
     api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, *sticky_, auth_,
                                      [this] { return status_; });
@@ -92,7 +101,7 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
             api_->handle(request, std::move(respond));
         },
         std::move(tls));
-    audit_ = std::make_unique<Audit>(redis ? &redis->commands() : nullptr,
+    audit_ = std::make_unique<Audit>(redis ? &redis->shards() : nullptr,
                                      config_.redisPrefix.toUtf8() + "audit");
     admin_ = std::make_unique<AdminService>(config_.nodeId, *hub_, *broker_, *presence_, *audit_,
                                             *sticky_, [this] { drain(); });

@@ -51,23 +51,30 @@ std::variant<QList<QPair<QString, QString>>, QString> parseBridges(const QString
 RedisBroker::RedisBroker(RedisUrl url, QByteArray prefix, QList<QPair<QString, QString>> bridges,
                          QObject* parent)
     : Broker(parent)
-    , url_(url)
     , prefix_(std::move(prefix))
-    , subscriber_(url, QStringLiteral("subscriber"), this)
-    , commands_(url, QStringLiteral("commands"), this) {
-    // Bridged channels are fixed: subscribed for the broker's whole life.
+    , shards_(std::make_unique<RedisShards>(std::move(url), this)) {
+    init(std::move(bridges));
+}
+
+RedisBroker::RedisBroker(QList<RedisUrl> clusterSeeds, QByteArray prefix,
+                         QList<QPair<QString, QString>> bridges, QObject* parent)
+    : Broker(parent)
+    , prefix_(std::move(prefix))
+    , shards_(std::make_unique<RedisShards>(std::move(clusterSeeds), this)) {
+    init(std::move(bridges));
+}
+
+void RedisBroker::init(QList<QPair<QString, QString>> bridges) {
+    // Bridged channels are fixed: subscribed for the broker's whole life. Producers publish
+    // there with a plain PUBLISH, which on a Redis Cluster reaches every node.
     for (const auto& [channel, key] : bridges) {
         const QByteArray raw = channel.toUtf8();
-        if (isPattern(raw)) {
-            bridgePatterns_.insert(raw, key);
-            subscriber_.psubscribe(raw);
-        } else {
-            bridgeChannels_.insert(raw, key);
-            subscriber_.subscribe(raw);
-        }
+        const bool pattern = isPattern(raw);
+        (pattern ? bridgePatterns_ : bridgeChannels_).insert(raw, key);
+        shards_->subscribeClassic(raw, pattern);
     }
-    connect(&subscriber_, &RedisConnection::message, this, &RedisBroker::onMessage);
-    connect(&subscriber_, &RedisConnection::subscriptionConfirmed, this,
+    connect(shards_.get(), &RedisShards::message, this, &RedisBroker::onMessage);
+    connect(shards_.get(), &RedisShards::subscriptionConfirmed, this,
             [this](const QByteArray& name, bool pattern) {
                 if (!name.startsWith(prefix_))
                     return;
@@ -77,35 +84,19 @@ RedisBroker::RedisBroker(RedisUrl url, QByteArray prefix, QList<QPair<QString, Q
             });
     // Before anything else on a new connection: a Redis that restarted without its data has
     // lost the functions too, and every FCALL sent after this in the same pass finds them.
-    connect(&commands_, &RedisConnection::ready, this, &RedisBroker::loadFunctions);
-    for (RedisConnection* c : {&subscriber_, &commands_}) {
-        connect(c, &RedisConnection::ready, this, &RedisBroker::updateReady);
-        connect(c, &RedisConnection::down, this, &RedisBroker::updateReady);
-    }
+    // In a cluster every master needs them (functions are not shared across shards).
+    connect(shards_.get(), &RedisShards::masterReady, this, &RedisBroker::loadFunctions);
+    connect(shards_.get(), &RedisShards::readyChanged, this, &RedisBroker::readyChanged);
 }
 
 RedisBroker::~RedisBroker() = default;
 
 void RedisBroker::start() {
-    subscriber_.start();
-    commands_.start();
+    shards_->start();
 }
 
 void RedisBroker::stop() {
-    subscriber_.stop();
-    commands_.stop();
-    updateReady();
-}
-
-QString RedisBroker::describe() const {
-    return (url_.tls ? QStringLiteral("rediss ") : QStringLiteral("redis ")) + url_.endpoint();
-}
-
-QString RedisBroker::problem() const {
-    for (const RedisConnection* c : {&commands_, &subscriber_})
-        if (!c->isReady())
-            return c->lastError().isEmpty() ? QStringLiteral("connecting") : c->lastError();
-    return {};
+    shards_->stop();
 }
 
 void RedisBroker::subscribe(const QString& key) {
@@ -113,84 +104,84 @@ void RedisBroker::subscribe(const QString& key) {
         return; // callers count references; a second call must not disturb Redis
     keys_.insert(key);
     const QByteArray channel = prefix_ + key.toUtf8();
+    // A pattern cannot be sharded: it stays a classic PSUBSCRIBE (cluster-wide).
     if (isPattern(key.toUtf8()))
-        subscriber_.psubscribe(channel);
+        shards_->subscribeClassic(channel, true);
     else
-        subscriber_.subscribe(channel);
+        shards_->subscribe(channel);
 }
 
 void RedisBroker::unsubscribe(const QString& key) {
     if (!keys_.remove(key))
         return;
     const QByteArray channel = prefix_ + key.toUtf8();
-    // A bridge on the very same Redis name keeps it subscribed.
     if (isPattern(key.toUtf8())) {
+        // A bridge on the very same Redis name keeps it subscribed.
         if (!bridgePatterns_.contains(channel))
-            subscriber_.punsubscribe(channel);
-    } else if (!bridgeChannels_.contains(channel)) {
-        subscriber_.unsubscribe(channel);
+            shards_->unsubscribeClassic(channel, true);
+    } else if (shards_->isCluster() || !bridgeChannels_.contains(channel)) {
+        shards_->unsubscribe(channel);
     }
 }
 
 void RedisBroker::publish(const QString& key, const QByteArray& payload, PublishDone done) {
-    if (!commands_.isReady()) {
-        // Queued like every other answer, so callers never see done() inside publish().
-        const QString why = commands_.lastError().isEmpty() ? QStringLiteral("not connected")
-                                                            : commands_.lastError();
-        QMetaObject::invokeMethod(
-            this,
-            [done = std::move(done), why] {
-                if (done)
-                    done(unavailable(why));
-            },
-            Qt::QueuedConnection);
-        return;
-    }
-    commands_.command({"PUBLISH", prefix_ + key.toUtf8(), payload}, [done = std::move(done)](
-                                                                        const RedisReply& r) {
-        if (!done)
-            return;
-        if (r.type == RedisReply::Type::Integer)
-            done(std::nullopt);
-        else if (r.local)
-            done(unavailable(r.errorText() +
-                             (r.maybeExecuted
-                                  ? QStringLiteral(" after the publish was sent; it may still be "
-                                                   "delivered")
-                                  : QString())));
-        else
-            done(Error{ErrorCode::Unavailable,
-                       QStringLiteral("redis refused the publish: ") +
-                           (r.isError() ? r.errorText() : QStringLiteral("unexpected reply"))});
-    });
+    // The command is answered on a later pass in every case (RedisConnection never answers
+    // inside command()), so callers never see done() inside publish().
+    const QByteArray channel = prefix_ + key.toUtf8();
+    shards_->command(
+        channel, {shards_->publishVerb(), channel, payload},
+        [done = std::move(done)](const RedisReply& r) {
+            if (!done)
+                return;
+            if (r.type == RedisReply::Type::Integer)
+                done(std::nullopt);
+            else if (r.local)
+                done(unavailable(
+                    r.errorText() +
+                    (r.maybeExecuted
+                         ? QStringLiteral(" after the publish was sent; it may still be "
+                                          "delivered")
+                         : QString())));
+            else
+                done(Error{ErrorCode::Unavailable,
+                           QStringLiteral("redis refused the publish: ") +
+                               (r.isError() ? r.errorText() : QStringLiteral("unexpected reply"))});
+        });
 }
 
-void RedisBroker::loadFunctions() {
-    commands_.command({"FUNCTION", "LOAD", "REPLACE", redishistory::library()},
-                      [](const RedisReply& r) {
-                          if (r.isError() && !r.local)
-                              qCWarning(lcRedis).noquote()
-                                  << "cannot load Herald's Redis functions (history needs Redis "
-                                     "7.0 or later):"
-                                  << r.errorText();
-                      });
+void RedisBroker::loadFunctions(RedisConnection& commands) {
+    commands.command({"FUNCTION", "LOAD", "REPLACE", redishistory::library()},
+                     [](const RedisReply& r) {
+                         if (r.isError() && !r.local)
+                             qCWarning(lcRedis).noquote()
+                                 << "cannot load Herald's Redis functions (history needs Redis "
+                                    "7.0 or later):"
+                                 << r.errorText();
+                     });
 }
 
 bool RedisBroker::isLive(const QString& key) const {
     const QByteArray name = prefix_ + key.toUtf8();
-    return keys_.contains(key) && subscriber_.isConfirmed(name, isPattern(key.toUtf8()));
+    if (!keys_.contains(key))
+        return false;
+    return isPattern(key.toUtf8()) ? shards_->isClassicConfirmed(name, true)
+                                   : shards_->isConfirmed(name);
 }
 
 void RedisBroker::publishKept(const QString& key, const Retention& retention,
                               const QByteArray& dataJson, const QString& origin, KeptDone done) {
-    commands_.command(redishistory::publishCommand(prefix_, key, retention, dataJson, origin),
-                      [done = std::move(done)](const RedisReply& r) {
-                          done(redishistory::parsePublishReply(r));
-                      });
+    const QByteArray historyKey = redishistory::historyKey(prefix_, key);
+    shards_->command(historyKey,
+                     redishistory::publishCommand(prefix_, key, retention, dataJson, origin,
+                                                  shards_->isCluster()),
+                     [done = std::move(done)](const RedisReply& r) {
+                         done(redishistory::parsePublishReply(r));
+                     });
 }
 
 void RedisBroker::readHistory(const QString& key, const QString& after, int limit, ReadDone done) {
-    commands_.command(
+    shards_->command(
+        redishistory::historyKey(prefix_, key),
         redishistory::readCommand(prefix_, key, after, limit),
         [done = std::move(done)](const RedisReply& r) { done(redishistory::parseReadReply(r)); });
 }
@@ -207,14 +198,6 @@ void RedisBroker::onMessage(const QByteArray& channel, const QByteArray& payload
     const QString key = QString::fromUtf8(name.mid(prefix_.size()));
     if (keys_.contains(key) && isPattern(key.toUtf8()) == !pattern.isEmpty())
         deliver(key, payload);
-}
-
-void RedisBroker::updateReady() {
-    const bool now = subscriber_.isReady() && commands_.isReady();
-    if (now == ready_)
-        return;
-    ready_ = now;
-    Q_EMIT readyChanged(now);
 }
 
 } // namespace herald

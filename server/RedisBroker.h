@@ -1,7 +1,7 @@
 #pragma once
 
 #include "server/Broker.h"
-#include "server/RedisConnection.h"
+#include "server/RedisShards.h"
 
 #include <QHash>
 #include <QList>
@@ -16,14 +16,20 @@ namespace herald {
 // once and may be a Redis glob pattern ("orders.*"). Empty or blank spec: no bridges.
 std::variant<QList<QPair<QString, QString>>, QString> parseBridges(const QString& spec);
 
-// The cluster broker: routing key K is the Redis channel <prefix>K. One connection subscribes
-// (and replays its set after every reconnect), the other runs commands (PUBLISH, and whatever
-// presence or audit need through commands()). Call start() after connecting to its signals.
+// The cluster broker: routing key K is the Redis channel <prefix>K. On a single Redis one
+// connection subscribes (and replays its set after every reconnect) and the other runs commands
+// (PUBLISH, and whatever presence, audit or sticky notices need through shards()). On a Redis
+// Cluster each key's channel is a sharded channel (SSUBSCRIBE/SPUBLISH on the master of its
+// slot, where its history key lives too); see RedisShards. Call start() after connecting to its
+// signals.
 class RedisBroker final : public Broker {
     Q_OBJECT
 public:
     RedisBroker(RedisUrl url, QByteArray prefix, QList<QPair<QString, QString>> bridges,
                 QObject* parent = nullptr);
+    // A Redis Cluster known by its seed nodes.
+    RedisBroker(QList<RedisUrl> clusterSeeds, QByteArray prefix,
+                QList<QPair<QString, QString>> bridges, QObject* parent = nullptr);
     ~RedisBroker() override;
 
     // Connects both connections (and reconnects them until stop()). Subscriptions made before
@@ -43,28 +49,28 @@ public:
                      const QString& origin, KeptDone done) override;
     void readHistory(const QString& key, const QString& after, int limit, ReadDone done) override;
     bool isLive(const QString& key) const override;
-    // True only while both connections are Ready (and the subscriptions are confirmed).
-    bool isReady() const override { return subscriber_.isReady() && commands_.isReady(); }
-    QString describe() const override;
-    QString problem() const override;
+    // True only while every connection is Ready (and the subscriptions are confirmed).
+    bool isReady() const override { return shards_->isReady(); }
+    QString describe() const override { return shards_->describe(); }
+    QString problem() const override { return shards_->problem(); }
 
-    RedisConnection& commands() { return commands_; }
-    RedisConnection& subscriber() { return subscriber_; }
+    // Commands by key for everything else the node keeps in Redis.
+    RedisShards& shards() { return *shards_; }
+    // A single Redis's connections (tests).
+    RedisConnection& commands() { return shards_->singleCommands(); }
+    RedisConnection& subscriber() { return shards_->singleSubscriber(); }
     const QByteArray& prefix() const { return prefix_; }
 
 private:
+    void init(QList<QPair<QString, QString>> bridges);
     void onMessage(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
-    void updateReady();
-    void loadFunctions();
+    void loadFunctions(RedisConnection& commands);
 
-    RedisUrl url_;
     QByteArray prefix_;
     QHash<QByteArray, QString> bridgeChannels_; // raw channel -> routing key
     QHash<QByteArray, QString> bridgePatterns_; // raw pattern -> routing key
     QSet<QString> keys_;
-    RedisConnection subscriber_;
-    RedisConnection commands_;
-    bool ready_ = false; // last value announced by readyChanged()
+    std::unique_ptr<RedisShards> shards_;
 };
 
 } // namespace herald

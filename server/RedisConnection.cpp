@@ -238,6 +238,8 @@ void RedisConnection::replaySubscriptions() {
         sendSubscription("SUBSCRIBE", channels_);
     if (!patterns_.isEmpty())
         sendSubscription("PSUBSCRIBE", patterns_);
+    for (const QByteArray& channel : std::as_const(shardChannels_))
+        sendSubscription("SSUBSCRIBE", {channel});
     // Ready only once Redis confirmed every replayed name: a publish after ready() is then seen.
     if (awaitingChannels_.isEmpty() && awaitingPatterns_.isEmpty())
         becomeReady();
@@ -312,6 +314,7 @@ void RedisConnection::closeSocket(bool destroying) {
     awaitingPatterns_.clear();
     confirmedChannels_.clear();
     confirmedPatterns_.clear();
+    confirmedShardChannels_.clear();
 }
 
 int RedisConnection::nextDelayMs() {
@@ -375,7 +378,8 @@ void RedisConnection::flush() {
 
 void RedisConnection::command(const QByteArrayList& argv, Reply done) {
     const char* refusal = argv.isEmpty() ? "empty redis command"
-                          : (pubsubContext_ || !channels_.isEmpty() || !patterns_.isEmpty())
+                          : (pubsubContext_ || !channels_.isEmpty() || !patterns_.isEmpty() ||
+                             !shardChannels_.isEmpty())
                               ? "redis connection is in subscriber mode"
                           : (state_ != State::Ready || !write(argv)) ? "redis not connected"
                                                                      : nullptr;
@@ -408,6 +412,8 @@ void RedisConnection::dispatch(RedisReply&& reply) {
         pending_.pop_front();
         if (done)
             done(reply); // may delete this: touch nothing after
+    } else if (pubsubContext_ && reply.isError()) {
+        Q_EMIT subscriptionRefused(reply.errorText());
     } else if (pubsubContext_) {
         onPubSub(reply);
     } else {
@@ -423,8 +429,13 @@ void RedisConnection::changeSubscription(QSet<QByteArray>& set, const char* verb
         set.insert(name);
     } else {
         set.remove(name);
-        confirmedChannels_.remove(name);
-        confirmedPatterns_.remove(name);
+        // Only the set being changed: a name may be both a channel and a shard channel.
+        if (&set == &channels_)
+            confirmedChannels_.remove(name);
+        else if (&set == &patterns_)
+            confirmedPatterns_.remove(name);
+        else
+            confirmedShardChannels_.remove(name);
     }
     // Before the replay the set alone is enough: the replay sends it.
     if (subscriptionsLive_ && socket_)
@@ -444,6 +455,22 @@ void RedisConnection::onPubSub(const RedisReply& r) {
         const QByteArray channel = element(r, 1);
         if (channels_.contains(channel)) // drops stragglers that raced an unsubscribe
             Q_EMIT message(channel, element(r, 2), QByteArray());
+    } else if (kind == "smessage") {
+        const QByteArray channel = element(r, 1);
+        if (shardChannels_.contains(channel))
+            Q_EMIT message(channel, element(r, 2), QByteArray());
+    } else if (kind == "ssubscribe") {
+        const QByteArray channel = element(r, 1);
+        if (shardChannels_.contains(channel)) {
+            confirmedShardChannels_.insert(channel);
+            Q_EMIT shardSubscriptionConfirmed(channel);
+        }
+    } else if (kind == "sunsubscribe") {
+        // Either the answer to our SUNSUBSCRIBE (the channel is gone from the set), or Redis
+        // dropping the subscription because the slot is served elsewhere now.
+        const QByteArray channel = element(r, 1);
+        if (shardChannels_.contains(channel) && confirmedShardChannels_.remove(channel))
+            Q_EMIT shardSubscriptionLost(channel);
     } else if (kind == "pmessage" && r.elements.size() >= 4) {
         const QByteArray pattern = element(r, 1);
         if (patterns_.contains(pattern))

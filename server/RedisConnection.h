@@ -89,6 +89,20 @@ public:
     void punsubscribe(const QByteArray& pattern) {
         changeSubscription(patterns_, "PUNSUBSCRIBE", pattern, false);
     }
+    // Sharded pub/sub (Redis 7, SSUBSCRIBE): sent one channel per command (channels of different
+    // slots may not share one), replayed after every reconnect, and not waited for before
+    // Ready: a cluster node that does not own the channel's slot answers MOVED
+    // (subscriptionRefused), and the owner of the topology moves the channel elsewhere.
+    void ssubscribe(const QByteArray& channel) {
+        changeSubscription(shardChannels_, "SSUBSCRIBE", channel, true);
+    }
+    void sunsubscribe(const QByteArray& channel) {
+        changeSubscription(shardChannels_, "SUNSUBSCRIBE", channel, false);
+    }
+    const QSet<QByteArray>& shardChannels() const { return shardChannels_; }
+    bool isShardConfirmed(const QByteArray& channel) const {
+        return confirmedShardChannels_.contains(channel);
+    }
     const QSet<QByteArray>& channels() const { return channels_; }
     const QSet<QByteArray>& patterns() const { return patterns_; }
     // Redis confirmed the subscription on the current connection (messages now arrive).
@@ -104,6 +118,13 @@ Q_SIGNALS:
     void message(const QByteArray& channel, const QByteArray& payload, const QByteArray& pattern);
     // Redis confirmed a (P)SUBSCRIBE: after subscribe() and again after every reconnect.
     void subscriptionConfirmed(const QByteArray& name, bool pattern);
+    // Redis confirmed an SSUBSCRIBE (again after every reconnect).
+    void shardSubscriptionConfirmed(const QByteArray& channel);
+    // Redis dropped a sharded subscription this side did not give up (its slot moved to another
+    // node, or this node stopped being a master); the channel stays in shardChannels().
+    void shardSubscriptionLost(const QByteArray& channel);
+    // Redis refused a subscription command (in a cluster: "MOVED <slot> <host:port>").
+    void subscriptionRefused(const QString& error);
 
 private:
     struct SocketSignal; // marks "inside a slot of socket_": the socket is then deleted later
@@ -150,10 +171,12 @@ private:
 
     QSet<QByteArray> channels_;
     QSet<QByteArray> patterns_;
+    QSet<QByteArray> shardChannels_;
     QSet<QByteArray> awaitingChannels_; // replay confirmations still due before Ready
     QSet<QByteArray> awaitingPatterns_;
     QSet<QByteArray> confirmedChannels_; // on the current socket
     QSet<QByteArray> confirmedPatterns_;
+    QSet<QByteArray> confirmedShardChannels_;
     bool subscriptionsLive_ = false; // the replay went out on this socket: send changes directly
     bool pubsubContext_ = false;     // subscriptions sent: replies without a command are pub/sub
 

@@ -4,6 +4,8 @@ namespace herald::redishistory {
 namespace {
 
 // herald_publish KEYS[1]={channel}:history ARGV: data [count [age-ms [origin]]]
+//   herald_spublish: the same with SPUBLISH, for a Redis Cluster (sharded pub/sub: the channel
+//   is in the key's slot, as the hash tag is the channel).
 //   The previous id comes from the last entry: trimming never removes the entry just added, so
 //   it is there unless the whole stream expired (then the chain starts again with "").
 // herald_read KEYS[1] ARGV: after limit  ->  {complete, last-id, id1, data1, id2, data2, ...}
@@ -12,7 +14,7 @@ namespace {
 //   exist (never written, expired, or lost with a Redis restart) is not complete for any position.
 constexpr char kLibrary[] = R"LUA(#!lua name=herald
 
-local function herald_publish(keys, args)
+local function publish_kept(keys, args, verb)
   local key = keys[1]
   local channel = string.match(key, '^{(.+)}:history$')
   if not channel then
@@ -37,9 +39,12 @@ local function herald_publish(keys, args)
   redis.call('PEXPIRE', key, age)
   local header = '{"id":"' .. id .. '","prev":"' .. prev .. '","origin":' ..
                  cjson.encode(origin) .. ',"ts":' .. ms .. '}'
-  redis.call('PUBLISH', channel, '\30' .. header .. '\n' .. data)
+  redis.call(verb, channel, '\30' .. header .. '\n' .. data)
   return id
 end
+
+local function herald_publish(keys, args) return publish_kept(keys, args, 'PUBLISH') end
+local function herald_spublish(keys, args) return publish_kept(keys, args, 'SPUBLISH') end
 
 local function herald_read(keys, args)
   local key = keys[1]
@@ -74,6 +79,7 @@ local function herald_read(keys, args)
 end
 
 redis.register_function('herald_publish', herald_publish)
+redis.register_function('herald_spublish', herald_spublish)
 redis.register_function{function_name = 'herald_read', callback = herald_read,
                         flags = {'no-writes'}}
 )LUA";
@@ -106,9 +112,9 @@ QByteArray historyKey(const QByteArray& prefix, const QString& routingKey) {
 
 QByteArrayList publishCommand(const QByteArray& prefix, const QString& routingKey,
                               const Retention& retention, const QByteArray& dataJson,
-                              const QString& origin) {
+                              const QString& origin, bool sharded) {
     return {"FCALL",
-            "herald_publish",
+            sharded ? "herald_spublish" : "herald_publish",
             "1",
             historyKey(prefix, routingKey),
             dataJson,

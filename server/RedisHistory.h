@@ -17,13 +17,13 @@
 // (count and age default to 100 and 1 hour); a plain PUBLISH stays live-only.
 namespace herald::redishistory {
 
-// The Lua library: herald_publish and herald_read (read-only).
+// The Lua library: herald_publish (herald_spublish on a Redis Cluster) and herald_read (read-only).
 QByteArray library();
 QByteArray historyKey(const QByteArray& prefix, const QString& routingKey);
 
 QByteArrayList publishCommand(const QByteArray& prefix, const QString& routingKey,
                               const Retention& retention, const QByteArray& dataJson,
-                              const QString& origin);
+                              const QString& origin, bool sharded = false);
 // The new id, or the error Redis (or the connection) gave.
 std::variant<QString, Error> parsePublishReply(const RedisReply& reply);
 

@@ -2,7 +2,7 @@
 
 #include "server/Broker.h"
 #include "server/Hub.h"
-#include "server/RedisConnection.h"
+#include "server/RedisShards.h"
 #include "shared/Codec.h"
 
 #include <QDateTime>
@@ -22,7 +22,7 @@ Error unavailable(const QString& why) {
 }
 } // namespace
 
-StickyNotices::StickyNotices(QString selfId, Hub& hub, Broker& broker, RedisConnection* redis,
+StickyNotices::StickyNotices(QString selfId, Hub& hub, Broker& broker, RedisShards* redis,
                              QByteArray key, QObject* parent)
     : QObject(parent)
     , selfId_(std::move(selfId))
@@ -76,7 +76,7 @@ void StickyNotices::publish(const cluster::AdminBroadcast& b, Done done) {
     // subscribed already and gets the announcement (a copy from both is recognised by its id).
     const StickyNotice n{b.messageId, b.notice, b.expiresAtMs};
     QPointer<StickyNotices> self(this);
-    redis_->command({"HSET", key_, b.messageId.toUtf8(), frameFor(n).payload().toByteArray()},
+    redis_->command(key_, {"HSET", key_, b.messageId.toUtf8(), frameFor(n).payload().toByteArray()},
                     [self, b, done = std::move(done)](const RedisReply& reply) {
                         if (!self)
                             return;
@@ -97,7 +97,7 @@ void StickyNotices::withdraw(const QString& id, Done done) {
     if (!redis_)
         return announce(order, std::move(done));
     QPointer<StickyNotices> self(this);
-    redis_->command({"HDEL", key_, id.toUtf8()},
+    redis_->command(key_, {"HDEL", key_, id.toUtf8()},
                     [self, order, done = std::move(done)](const RedisReply& reply) {
                         if (!self)
                             return;
@@ -146,7 +146,7 @@ void StickyNotices::onAttached(quint64 sessionId) {
 void StickyNotices::load() {
     const quint64 generation = store_.beginLoad();
     QPointer<StickyNotices> self(this);
-    redis_->command({"HGETALL", key_}, [self, generation](const RedisReply& reply) {
+    redis_->command(key_, {"HGETALL", key_}, [self, generation](const RedisReply& reply) {
         if (!self)
             return;
         if (reply.isError()) {
@@ -172,7 +172,7 @@ void StickyNotices::load() {
                 shared.append({system->id, system->notice, system->expiresAtMs});
         }
         if (!lapsed.isEmpty()) // tidied by whichever node sees them first
-            self->redis_->command(QByteArrayList{"HDEL", self->key_} + lapsed);
+            self->redis_->command(self->key_, QByteArrayList{"HDEL", self->key_} + lapsed);
         self->onLoaded(shared, generation);
     });
 }
@@ -213,7 +213,7 @@ void StickyNotices::expire() {
     }
     // Every node tidies the hash; a second HDEL of the same field does nothing.
     if (redis_ && !ids.isEmpty())
-        redis_->command(QByteArrayList{"HDEL", key_} + ids);
+        redis_->command(key_, QByteArrayList{"HDEL", key_} + ids);
     armTimer();
     if (!lapsed.isEmpty())
         Q_EMIT changed();

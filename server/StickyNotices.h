@@ -14,7 +14,7 @@ namespace herald {
 
 class Broker;
 class Hub;
-class RedisConnection;
+class RedisShards;
 
 // Sticky system notices (a broadcast with a ttl): every node keeps the active ones in memory and
 // sends them to each new client connection right after its welcome, without asking Redis. With
@@ -28,7 +28,7 @@ public:
     using Done = std::function<void(std::optional<Error>)>;
 
     // `redis` is the command connection, or nullptr (embedded broker: memory only).
-    StickyNotices(QString selfId, Hub& hub, Broker& broker, RedisConnection* redis, QByteArray key,
+    StickyNotices(QString selfId, Hub& hub, Broker& broker, RedisShards* redis, QByteArray key,
                   QObject* parent = nullptr);
 
     // On the node where it was asked: stores `b` (a broadcast with expiresAtMs set, target all)
@@ -65,7 +65,7 @@ private:
     QString selfId_;
     Hub& hub_;
     Broker& broker_;
-    RedisConnection* redis_;
+    RedisShards* redis_;
     QByteArray key_;
     StickyStore store_;
     QHash<QString, Frame> frames_; // each active notice's system event, encoded once

@@ -71,9 +71,11 @@ void WebSocketConnection::handle(ws::Event& event) {
             handlers_.activity();
         break;
     case Kind::Close:
-        // Echo the peer's code, then the server closes the TCP connection (RFC 6455 7.1.1).
+        // Echo the peer's code and reason (the decoder checked both; a frame without a code is
+        // answered 1000, since 1005 never goes on the wire), then the server closes the TCP
+        // connection (RFC 6455 7.1.1).
         if (!closeSent_)
-            sendClose(event.closeCode == 1005 ? 1000 : event.closeCode, {});
+            sendClose(event.closeCode == 1005 ? 1000 : event.closeCode, event.payload);
         out_.whenDrained([this] { socket_->disconnectFromHost(); });
         closeTimer_.start(kCloseTimeoutMs);
         break;

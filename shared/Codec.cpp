@@ -1,6 +1,7 @@
 #include "shared/Codec.h"
 
 #include "shared/JsonNumbers.h"
+#include "shared/Limits.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -42,18 +43,26 @@ Error badRequest(const QString& message) {
     return {ErrorCode::BadRequest, message};
 }
 
-// Parses a JSON object; anything else is BadJson (not JSON) or BadRequest (not an object).
-std::variant<QJsonObject, Error> parseObject(QByteArrayView json) {
+// Parses a JSON document; anything else is BadJson.
+std::variant<QJsonDocument, Error> parseDocument(QByteArrayView json) {
     QJsonParseError parseError;
-    const QJsonDocument doc =
+    QJsonDocument doc =
         QJsonDocument::fromJson(QByteArray::fromRawData(json.data(), json.size()), &parseError);
     if (parseError.error != QJsonParseError::NoError)
         return Error{ErrorCode::BadJson, QStringLiteral("malformed JSON at offset %1: %2")
                                              .arg(parseError.offset)
                                              .arg(parseError.errorString())};
-    if (!doc.isObject())
+    return doc;
+}
+
+// Parses a JSON object; anything else is BadJson (not JSON) or BadRequest (not an object).
+std::variant<QJsonObject, Error> parseObject(QByteArrayView json) {
+    auto doc = parseDocument(json);
+    if (auto* e = std::get_if<Error>(&doc))
+        return *e;
+    if (!std::get<QJsonDocument>(doc).isObject())
         return badRequest(QStringLiteral("expected a JSON object"));
-    return doc.object();
+    return std::get<QJsonDocument>(doc).object();
 }
 
 QByteArray toJson(const QJsonObject& object) {
@@ -400,11 +409,8 @@ Decoded<ServerMessage> decodeServerMessage(QByteArrayView json) {
 
 // ---------------------------------------------------------------- HTTP API bodies
 
-Decoded<PublishRequest> decodePublishRequest(QByteArrayView json) {
-    auto parsed = parseObject(json);
-    if (auto* e = std::get_if<Error>(&parsed))
-        return *e;
-    const QJsonObject o = std::get<QJsonObject>(parsed);
+namespace {
+Decoded<PublishRequest> publishFromObject(const QJsonObject& o) {
     const auto stream = requireString(o, QStringLiteral("stream"));
     if (auto* e = std::get_if<Error>(&stream))
         return *e;
@@ -415,6 +421,37 @@ Decoded<PublishRequest> decodePublishRequest(QByteArrayView json) {
         return badRequest(QStringLiteral("missing field \"data\""));
     return PublishRequest{std::get<QString>(stream), std::get<QString>(user),
                           o.value(QLatin1String("data"))};
+}
+} // namespace
+
+Decoded<PublishRequest> decodePublishRequest(QByteArrayView json) {
+    auto parsed = parseObject(json);
+    if (auto* e = std::get_if<Error>(&parsed))
+        return *e;
+    return publishFromObject(std::get<QJsonObject>(parsed));
+}
+
+Decoded<QList<Decoded<PublishRequest>>> decodePublishBatch(QByteArrayView json) {
+    auto doc = parseDocument(json);
+    if (auto* e = std::get_if<Error>(&doc))
+        return *e;
+    if (!std::get<QJsonDocument>(doc).isArray())
+        return badRequest(QStringLiteral("expected a JSON array of publish objects"));
+    const QJsonArray array = std::get<QJsonDocument>(doc).array();
+    if (array.size() > kMaxPublishBatchItems)
+        return Error{ErrorCode::TooLarge,
+                     QStringLiteral("a batch holds at most %1 items; this one has %2")
+                         .arg(kMaxPublishBatchItems)
+                         .arg(array.size())};
+    QList<Decoded<PublishRequest>> items;
+    items.reserve(array.size());
+    for (const QJsonValue& item : array) {
+        if (item.isObject())
+            items.append(publishFromObject(item.toObject()));
+        else
+            items.append(badRequest(QStringLiteral("expected a JSON object")));
+    }
+    return items;
 }
 
 QByteArray encode(const PublishRequest& request) {

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QList>
 #include <variant>
 
 // The one JSON codec of the protocol. Decoders are strict: unknown events, missing or mistyped
@@ -19,6 +20,14 @@ QByteArray encode(const ServerMessage& message);
 Decoded<ServerMessage> decodeServerMessage(QByteArrayView json);
 
 Decoded<PublishRequest> decodePublishRequest(QByteArrayView json);
+// A batch publish body: a JSON array of publish objects (at most kMaxPublishBatchItems). Each item
+// is decoded on its own, so one bad item does not spoil the others; a body that is not a JSON
+// array, or holds too many items, is one Error.
+Decoded<QList<Decoded<PublishRequest>>> decodePublishBatch(QByteArrayView json);
+// Whether a publish body is a batch: its first byte other than whitespace is '['.
+inline bool isPublishBatch(QByteArrayView json) {
+    return json.trimmed().startsWith('[');
+}
 QByteArray encode(const PublishRequest& request);
 
 Decoded<BroadcastRequest> decodeBroadcastRequest(QByteArrayView json);

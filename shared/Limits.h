@@ -12,6 +12,9 @@ inline constexpr std::int64_t kDefaultMaxMessageBytes = 64 * 1024;
 inline constexpr int kDefaultMaxSubscriptions = 100;
 inline constexpr std::int64_t kMaxHttpHeadBytes = 16 * 1024;
 inline constexpr std::int64_t kDefaultMaxHttpBodyBytes = 1024 * 1024;
+// Items in one batch publish (POST /api/publish with a JSON array): each is one publish through
+// the broker, all in flight at once, so a batch is bounded like a body is.
+inline constexpr int kMaxPublishBatchItems = 1000;
 
 // WebSocket close codes Herald uses (RFC 6455 section 7.4; 4000-4999 are ours).
 namespace close_code {

@@ -221,7 +221,11 @@ private Q_SLOTS:
         auto c = openPublic();
         QVERIFY(c);
         c->write(clientFrame(0x8, QByteArray("\x0b\xb8", 2) + "bye")); // 3000
-        QCOMPARE(c->waitForClose(), 3000);
+        auto echo = c->nextFrame();
+        QVERIFY(echo);
+        QCOMPARE(echo->opcode, 0x8);
+        QCOMPARE(echo->closeCode(), 3000);
+        QCOMPARE(echo->payload.mid(2), QByteArray("bye")); // the reason is echoed too
         QVERIFY(c->waitForDisconnected()); // RFC 6455 7.1.1: the server closes the TCP connection
     }
 

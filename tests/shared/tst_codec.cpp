@@ -3,6 +3,7 @@
 
 #include "shared/Codec.h"
 #include "shared/JsonNumbers.h"
+#include "shared/Limits.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -201,6 +202,29 @@ private Q_SLOTS:
         else
             QVERIFY(codec::decodePublishRequest(codec::encode(std::get<PublishRequest>(decoded))) ==
                     decoded);
+    }
+
+    void publishBatches() {
+        QVERIFY(codec::isPublishBatch(" \n[{}]"));
+        QVERIFY(!codec::isPublishBatch(R"({"stream":"a","data":[1]})"));
+        QVERIFY(!codec::isPublishBatch(""));
+        const auto decoded =
+            codec::decodePublishBatch(R"([{"stream":"a","data":1}, 7, {"stream":"b"},
+                                          {"stream":"c","user":"u","data":[2]}])");
+        const auto& items = std::get<QList<codec::Decoded<PublishRequest>>>(decoded);
+        QCOMPARE(items.size(), 4); // each item on its own, in order
+        QCOMPARE(std::get<PublishRequest>(items[0]).stream, QStringLiteral("a"));
+        QCOMPARE(std::get<Error>(items[1]).code, ErrorCode::BadRequest);
+        QVERIFY(std::get<Error>(items[2]).message.contains(QLatin1String("data")));
+        QCOMPARE(std::get<PublishRequest>(items[3]).user, QStringLiteral("u"));
+        QCOMPARE(std::get<Error>(codec::decodePublishBatch("[1,")).code, ErrorCode::BadJson);
+        QCOMPARE(std::get<Error>(codec::decodePublishBatch("{}")).code, ErrorCode::BadRequest);
+        QByteArray full = "[" + QByteArray("1,").repeated(kMaxPublishBatchItems - 1) + "1]";
+        QCOMPARE(
+            std::get<QList<codec::Decoded<PublishRequest>>>(codec::decodePublishBatch(full)).size(),
+            kMaxPublishBatchItems);
+        full.insert(1, "1,");
+        QCOMPARE(std::get<Error>(codec::decodePublishBatch(full)).code, ErrorCode::TooLarge);
     }
 
     void broadcastRequests_data() {
