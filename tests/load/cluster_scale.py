@@ -162,19 +162,18 @@ def main():
             if ph in ("connected", "quiet", "holding", "hold_done", "published", "checked"):
                 sample(ph)
             if ph == "hold_done":
-                if a.no_failover:
-                    bench.stdin.write(b"finish\n")
-                    bench.stdin.flush()
-                    continue
+                # herald-bench marks the moment (phase `failover`), then the master is killed.
+                bench.stdin.write(b"finish\n" if a.no_failover else b"failover\n")
+                bench.stdin.flush()
+            if ph == "failover":
                 port, heir = lab.kill_master()
                 t_kill = time.monotonic()
-                bench.stdin.write(b"killed\n")
-                bench.stdin.flush()
                 took = lab.take_over(port, heir)
                 report["failover"] = {"killed_port": port, "heir_port": heir,
                                       "mode": "replica promoted" if a.redis == "cluster"
                                       else "the one redis-server killed and restarted (AOF)",
                                       "take_over_s": round(took, 2),
+                                      "killed_slots": lab.killed_slots,
                                       "since_kill_s": round(time.monotonic() - t_kill, 2)}
                 print(f"cluster_scale: {report['failover']}", file=sys.stderr)
                 sample("taken_over")
@@ -204,6 +203,20 @@ def main():
         if lab:
             lab.stop()
     report["failures"] = failures
+    if isinstance(report.get("failover"), dict) and report.get("result"):
+        # Failed publishes during the failover: on the killed master's slots, or elsewhere?
+        ranges = report["failover"]["killed_slots"]
+        on, off = 0, 0
+        for item in report["result"].get("failed_after_kill_by_stream", "").split(","):
+            if item:
+                stream, n = (int(x) for x in item.split(":"))
+                slot = redislab.key_slot(f"{{herald:public.s{stream}}}:history")
+                if any(lo <= slot <= hi for lo, hi in ranges):
+                    on += n
+                else:
+                    off += n
+        report["failover"]["failed_on_killed_shard"] = on
+        report["failover"]["failed_on_other_shards"] = off
     summary = scale_report.summarize(report)
     report["summary"] = summary
     if a.check and report.get("result"):

@@ -14,6 +14,22 @@ import time
 import benchlib
 
 
+def key_slot(key):
+    """The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag, or of the whole key."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    crc = 0
+    for byte in key.encode():
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc % 16384
+
+
 def _tool(name):
     path = shutil.which(name)
     if not path:
@@ -187,7 +203,9 @@ class RedisLab:
 
     # -- the failover -----------------------------------------------------------------------
     def kill_master(self):
-        """SIGKILLs one master; returns (killed port, the port expected to take over)."""
+        """SIGKILLs one master; returns (killed port, the port expected to take over); its slot
+        ranges are left in self.killed_slots."""
+        self.killed_slots = [(0, 16383)]
         if self.mode == "single":
             port = sorted(self.servers)[0]
             heir = port
@@ -196,6 +214,11 @@ class RedisLab:
             master = next(r for r in sorted(rows, key=lambda r: r[1]) if r[2] == "master")
             port = master[1]
             heir = next(r[1] for r in rows if r[3] == master[0])
+            self.killed_slots = []
+            for item in master[4]:
+                if not item.startswith("["):  # "[slot->-node]": a slot on the move
+                    lo, _, hi = item.partition("-")
+                    self.killed_slots.append((int(lo), int(hi or lo)))
         s = self.servers[port]
         os.killpg(s.proc.pid, signal.SIGKILL)
         s.proc.wait(10)

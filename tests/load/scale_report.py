@@ -214,6 +214,8 @@ def markdown(r):
                      f"{_f(e.get('first_failed_publish_after_kill_s'))} s to "
                      f"{_f(e.get('last_failed_publish_after_kill_s'))} s after the kill, "
                      f"succeeding again at {_f(e.get('publishes_ok_again_after_kill_s'))} s |")
+        lines.append(f"| failed publishes after the kill: on the killed master's slots / on the others | "
+                     f"{_f(fo.get('failed_on_killed_shard'))} / {_f(fo.get('failed_on_other_shards'))} |")
     if r.get("failures"):
         lines += ["", "Failures: " + "; ".join(r["failures"])]
     lines.append(f"\nherald-bench: `{r.get('bench_command', '-')}`")

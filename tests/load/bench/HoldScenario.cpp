@@ -1,7 +1,7 @@
 // The hold scenario (issue 11's scale test), the coordinator's side: N idle subscribers spread
 // over every node (a worker per node share) and over S streams, held while a steady rate of
 // publishes goes to the streams through every node; then, on the harness's word (stdin
-// `killed`: it has just killed a Redis master), publishing goes on through the failover. At the
+// `failover`: it is killing a Redis master now), publishing goes on through the failover. At the
 // end every subscriber is checked against exactly the acknowledged publishes: lost (acked, not
 // received), duplicated, received without an ack. Phase lines on stdout ({"phase":...}) let the
 // harness sample the servers at the right moments; the result is one JSON object as usual.
@@ -156,7 +156,9 @@ bool Coordinator::runHold(int64_t deadline) {
               .integer("closed", droppedDuringHold)
               .integer("published", int64_t(publishedInHold)));
 
-    // The failover: the harness answers `killed` once it has killed a Redis master.
+    // The failover: the harness says `failover` just before it kills a Redis master (`killed`,
+    // just after, is taken as well), so every publish answered before that line came is one of
+    // the hold's, and every failure after it is the failover's.
     StdinLines in;
     int64_t killedAt = 0;
     if (options_.failoverWait > 0) {
@@ -165,7 +167,7 @@ bool Coordinator::runHold(int64_t deadline) {
         const int64_t until =
             std::min(deadline, nowNs() + int64_t(options_.failoverWait * double(kSec)));
         loop_.runUntil([&] { return in.eof || !in.lines.empty() || !watching; }, until);
-        if (!in.lines.empty() && in.lines.front() == "killed")
+        if (!in.lines.empty() && (in.lines.front() == "failover" || in.lines.front() == "killed"))
             killedAt = nowNs();
         if (watching)
             loop_.remove(0);
@@ -196,6 +198,7 @@ bool Coordinator::runHold(int64_t deadline) {
     const long perStream = options_.n / options_.streams,
                extraStreams = options_.n % options_.streams;
     std::map<int, long> failuresBeforeKill;
+    std::map<uint64_t, long> failedStreams; // failures after the kill, by stream
     int64_t firstFailure = 0, lastFailure = 0, firstOkAfter = 0;
     for (size_t k = 0; k < st.size(); ++k) {
         const bool ok = st[k] >= 200 && st[k] < 300;
@@ -206,9 +209,10 @@ bool Coordinator::runHold(int64_t deadline) {
             int v = hex[k / 4] >= 'a' ? hex[k / 4] - 'a' + 10 : hex[k / 4] - '0';
             v |= 1 << (k % 4);
             hex[k / 4] = char(v < 10 ? '0' + v : 'a' + v - 10);
-        } else if (k < publishedBeforeKill) {
+        } else if (!killedAt || publisher.answeredAt()[k] < rel(killedAt)) {
             ++failuresBeforeKill[st[k]];
         } else {
+            ++failedStreams[k % uint64_t(options_.streams)];
             firstFailure = firstFailure ? firstFailure : publisher.dueAt()[k];
             lastFailure = std::max(lastFailure, publisher.answeredAt()[k]);
         }
@@ -233,6 +237,10 @@ bool Coordinator::runHold(int64_t deadline) {
     for (const auto& [code, n] : failuresBeforeKill)
         failuresBefore +=
             (failuresBefore.empty() ? "" : ",") + std::to_string(code) + ":" + std::to_string(n);
+    std::string byStream;
+    for (const auto& [stream, n] : failedStreams)
+        byStream +=
+            (byStream.empty() ? "" : ",") + std::to_string(stream) + ":" + std::to_string(n);
     const double killT = killedAt ? double(rel(killedAt)) / double(kSec) : 0;
     auto after = [&](int64_t t) { return t && killedAt ? double(t - rel(killedAt)) / 1e9 : -1.0; };
     const bool ok = answered && connected == options_.n && lost == 0 && dups == 0 &&
@@ -252,6 +260,7 @@ bool Coordinator::runHold(int64_t deadline) {
         .integer("acked_after_failover", int64_t(ackedAfterKill))
         .str("failed_publishes", failures)
         .str("failed_publishes_before_failover", failuresBefore)
+        .str("failed_after_kill_by_stream", byStream)
         .boolean("failover", killedAt != 0)
         .number("failover_at_s", killT)
         .number("first_failed_publish_after_kill_s", after(firstFailure))

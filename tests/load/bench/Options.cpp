@@ -51,9 +51,9 @@ Usage: herald-bench --target HOST:PORT [options]
   --stream-prefix P          hold: stream name prefix (default public.s)
   --api-token T              hold: bearer token of the publish API
   --failover-wait S          hold: after the hold, wait up to S s for a line on stdin,
-                             `killed` (the harness killed a Redis master) or `finish`
-                             (default 0: finish at once)
-  --after S                  hold: publish at least S s after `killed` (default 30), and
+                             `failover` (the harness is killing a Redis master) or
+                             `finish` (default 0: finish at once)
+  --after S                  hold: publish at least S s after `failover` (default 30), and
                              until 10 s have passed without a failed publish
   --drain S                  hold: time for the last deliveries to arrive (default 60)
 Output: one JSON object per scenario on stdout; a summary on stderr.

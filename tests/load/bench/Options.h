@@ -37,7 +37,7 @@ struct Options {
     std::string streamPrefix = "public.s";
     std::string apiToken;
     double failoverWait = 0; // seconds to wait for a command on stdin after the hold
-    double after = 30;       // publishing after `killed`, at least
+    double after = 30;       // publishing after `failover`, at least
     double drain = 60;       // seconds for the last deliveries to arrive
 };
 
