@@ -42,17 +42,23 @@ class Deadline(Exception):
 
 
 def sockstat():
-    """The kernel's TCP sockets in use and their memory (pages), /proc/net/sockstat."""
+    """The kernel's TCP sockets in use, their buffer memory (pages, /proc/net/sockstat) and the
+    kernel's slab memory (KB, /proc/meminfo: socket structures live there)."""
+    out = {}
     try:
         with open("/proc/net/sockstat") as f:
             for line in f:
                 if line.startswith("TCP:"):
                     v = line.split()[1:]
                     d = dict(zip(v[0::2], (int(x) for x in v[1::2])))
-                    return {"inuse": d.get("inuse"), "mem_pages": d.get("mem")}
+                    out.update(inuse=d.get("inuse"), mem_pages=d.get("mem"))
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Slab:"):
+                    out["slab_kb"] = int(line.split()[1])
     except OSError:
         pass
-    return {}
+    return out
 
 
 def node_sample(nodes):

@@ -165,7 +165,8 @@ class RedisLab:
         ports = sorted(self.servers)
         if self.mode == "single":
             return f"redis://127.0.0.1:{ports[0]}"
-        return "redis-cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.masters())
+        # Every node as a seed, replicas too: any of them answers CLUSTER SLOTS.
+        return "redis-cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
 
     def live_ports(self):
         return [p for p, s in self.servers.items() if s.proc.poll() is None]

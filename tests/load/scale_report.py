@@ -38,6 +38,10 @@ def summarize(r):
         out["kernel_tcp_bytes_per_socket"] = ((k1["mem_pages"] - k0["mem_pages"]) * os.sysconf("SC_PAGE_SIZE")
                                               / max(1, k1["inuse"] - k0["inuse"]))
         out["sockstat"] = {"start": k0, "connected": k1}
+    if k0.get("slab_kb") is not None and k1.get("slab_kb") is not None:
+        # The whole machine's slab: other processes move it too, so a rough figure.
+        out["kernel_slab_bytes_per_socket"] = ((k1["slab_kb"] - k0["slab_kb"]) * 1024
+                                               / max(1, k1["inuse"] - k0["inuse"]))
     n_nodes = max(1, r["nodes"])
     per_node = r["connections"] / n_nodes
     hold_s = (done["t"] - hold["t"]) if hold and done else None
@@ -182,8 +186,9 @@ def markdown(r):
                      f"{_f(v.get('cpu_percent_hold'))} | {_f(v.get('deliveries_per_s'))} | "
                      f"{_f(v.get('cpu_us_per_delivery_all_in'))} / {_f(v.get('cpu_us_per_delivery_over_idle'))} |")
     if s.get("kernel_tcp_bytes_per_socket") is not None:
-        lines += ["", f"Kernel TCP memory per socket after connecting (/proc/net/sockstat, both ends "
-                  f"on this machine): {_f(s['kernel_tcp_bytes_per_socket'])} bytes."]
+        lines += ["", f"Kernel memory per TCP socket after connecting (both ends on this machine): "
+                  f"buffers {_f(s['kernel_tcp_bytes_per_socket'])} bytes (/proc/net/sockstat), "
+                  f"slab {_f(s.get('kernel_slab_bytes_per_socket'))} bytes (/proc/meminfo, whole machine)."]
     lines += ["", "| Redis server | role | CPU idle % | CPU in the hold % | CPU per publish us | in B/s | out B/s "
               "| out B per publish | shard channels | calls/s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for port, v in sorted(s.get("redis", {}).items()):
