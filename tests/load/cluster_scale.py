@@ -25,7 +25,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -111,11 +110,13 @@ def main():
     # The overall deadline: SIGALRM ends the run; `finally` stops everything.
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(Deadline()))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     signal.alarm(int(budget))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the nodes inherit it
 
-    logs = tempfile.mkdtemp(prefix="herald-scale-logs-")
+    logs = os.path.join(out, "logs")  # every server's output, kept with the results
+    os.makedirs(logs, exist_ok=True)
     lab, nodes, bench = None, [], None
     report = {"command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
               "redis_mode": a.redis, "nodes": a.nodes, "connections": a.connections,
