@@ -40,6 +40,8 @@ TEST_PACKAGES=(redis-server openssl nginx-light libnginx-mod-nchan xvfb xauth ch
 TEST_PACKAGES+=(dpkg-dev lintian systemd man-db groff-base desktop-file-utils)
 # tst_tls: Debian's Python as an independent wss:// client.
 TEST_PACKAGES+=(python3 python3-websockets)
+# tests/load/cluster_scale.py: redis-cli builds and inspects the local Redis Cluster.
+TEST_PACKAGES+=(redis-tools)
 # The fuzz targets: clang, its libFuzzer and sanitizer runtimes, and llvm-symbolizer for stacks.
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 

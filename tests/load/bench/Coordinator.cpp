@@ -359,6 +359,9 @@ int Coordinator::run() {
     if (targets_.size() > 1)
         procs = std::max<int>(procs, int(targets_.size()));
     procs = std::max({procs, options_.procs, 1});
+    // The hold scenario gives each worker one node: as many workers for each.
+    if (std::count(options_.scenarios.begin(), options_.scenarios.end(), "hold"))
+        procs = int((size_t(procs) + targets_.size() - 1) / targets_.size() * targets_.size());
     if (!spawnWorkers(procs))
         return 2;
     std::fprintf(stderr, "herald-bench %s: %d worker process(es), %d source address(es)\n",
@@ -380,6 +383,8 @@ int Coordinator::run() {
             ok = runSlow(deadline);
         else if (s == "latency")
             ok = runLatency(deadline);
+        else if (s == "hold")
+            ok = runHold(deadline);
         allOk = allOk && ok;
     }
     if (population_.up) {

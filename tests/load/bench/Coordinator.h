@@ -99,6 +99,7 @@ private:
     bool runFanout(int64_t deadline);
     bool runSlow(int64_t deadline);
     bool runLatency(int64_t deadline);
+    bool runHold(int64_t deadline); // HoldScenario.cpp
 
     Options options_;
     Peer peer_;

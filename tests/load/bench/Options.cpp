@@ -9,7 +9,8 @@ const char* usage() {
     return R"(herald-bench: load generator for Herald and its peers (WebSocket fan-out servers).
 Usage: herald-bench --target HOST:PORT [options]
   --peer herald|nchan|node   the server's protocol adapter (default herald)
-  --target HOST:PORT         the server (node A); loopback only
+  --target HOST:PORT[,...]   the server (node A; hold: every node, comma-separated);
+                             loopback only
   --target-b HOST:PORT       node B of a cluster (latency scenario)
   --server-pid PID[,PID]     the server's processes: CPU and RSS are read from /proc
   --server-pid-b PID[,PID]   node B's processes
@@ -20,6 +21,11 @@ Usage: herald-bench --target HOST:PORT [options]
                              fanout     bursts of --burst messages to N subscribers
                              slow       one subscriber stops reading during a steady stream
                              latency    --rate msg/s on node A, --receivers on A and B
+                             hold       N idle subscribers over every --target node, one
+                                        of --streams streams each, held --duration s
+                                        while --rate msg/s go to the streams; then
+                                        (stdin `killed`) a failover; counts drops, lost
+                                        and duplicated messages (Holder.h)
   --n N                      subscribers (default 1000)
   --burst M --bursts B       fan-out: B bursts of M messages (default 100, 2)
   --publishers P             HTTP keep-alive connections publishing (default 4)
@@ -37,9 +43,19 @@ Usage: herald-bench --target HOST:PORT [options]
                              dozen subscribers, enough bytes to overflow the slow reader's
                              buffers in seconds and few enough for the others to keep up
   --timeout S                hard deadline per scenario (default 180)
-  --settle S                 wait before reading idle memory (default 2)
+  --settle S                 wait before reading idle memory (default 2); hold: the quiet
+                             spell before publishing (after 5 s of connect aftermath)
   --stream NAME              stream name (default bench)
   --label TEXT               copied into every result
+  --streams S                hold: streams <prefix>0..S-1 (default 1000)
+  --stream-prefix P          hold: stream name prefix (default public.s)
+  --api-token T              hold: bearer token of the publish API
+  --failover-wait S          hold: after the hold, wait up to S s for a line on stdin,
+                             `failover` (the harness is killing a Redis master) or
+                             `finish` (default 0: finish at once)
+  --after S                  hold: publish at least S s after `failover` (default 30), and
+                             until 10 s have passed without a failed publish
+  --drain S                  hold: time for the last deliveries to arrive (default 60)
 Output: one JSON object per scenario on stdout; a summary on stderr.
 )";
 }
@@ -131,6 +147,18 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
             ok = need(o.timeout) && o.timeout > 0;
         else if (key == "--settle")
             ok = need(o.settle);
+        else if (key == "--streams")
+            ok = need(o.streams) && o.streams > 0;
+        else if (key == "--stream-prefix")
+            o.streamPrefix = value;
+        else if (key == "--api-token")
+            o.apiToken = value;
+        else if (key == "--failover-wait")
+            ok = need(o.failoverWait);
+        else if (key == "--after")
+            ok = need(o.after);
+        else if (key == "--drain")
+            ok = need(o.drain) && o.drain > 0;
         else {
             *error = "unknown option " + key;
             return false;
@@ -146,7 +174,7 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
     }
     for (const auto& s : o.scenarios) {
         if (s != "connect" && s != "idle" && s != "broadcast" && s != "fanout" && s != "slow" &&
-            s != "latency") {
+            s != "latency" && s != "hold") {
             *error = "unknown scenario " + s;
             return false;
         }

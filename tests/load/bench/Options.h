@@ -32,6 +32,13 @@ struct Options {
     long slowPayload = 16384;
     double timeout = 180; // per scenario, seconds
     double settle = 2;    // seconds before idle memory is read
+    // hold
+    long streams = 1000;
+    std::string streamPrefix = "public.s";
+    std::string apiToken;
+    double failoverWait = 0; // seconds to wait for a command on stdin after the hold
+    double after = 30;       // publishing after `failover`, at least
+    double drain = 60;       // seconds for the last deliveries to arrive
 };
 
 const char* usage();

@@ -33,6 +33,12 @@ std::string_view headerValue(std::string_view head, std::string_view name) {
 
 } // namespace
 
+void SubscriberOwner::onText(Subscriber& s, std::string_view text, int64_t receivedNs) {
+    int64_t sent = 0;
+    if (Peer::parseDelivery(text, &sent))
+        onDelivery(s, sent, receivedNs);
+}
+
 Subscriber::Subscriber(SubscriberContext& ctx, uint32_t index)
     : ctx_(ctx)
     , index_(index) {}
@@ -181,7 +187,7 @@ bool Subscriber::takeHandshake() {
     // Frames the server sent in the same packet as its answer are frames like any other.
     const std::string rest = in_.substr(end + 4);
     std::string().swap(in_);
-    const std::string subscribe = ctx_.peer.subscribeMessage();
+    const std::string subscribe = ctx_.owner.subscribeFor(*this, ctx_.peer);
     if (subscribe.empty()) {
         state_ = State::Ready;
         ctx_.owner.onReady(*this);
@@ -227,13 +233,15 @@ void Subscriber::onFrame(Opcode opcode, std::string_view payload) {
     switch (opcode) {
     case kText:
         if (state_ == State::Ready) {
-            int64_t sent = 0;
-            if (Peer::parseDelivery(payload, &sent))
-                ctx_.owner.onDelivery(*this, sent, nowNs() - ctx_.epochNs);
+            ctx_.owner.onText(*this, payload, nowNs() - ctx_.epochNs);
         } else if (state_ == State::Subscribing) {
             if (ctx_.peer.completesSubscription(payload)) {
                 state_ = State::Ready;
+                ctx_.owner.onSubscribed(*this, payload);
                 ctx_.owner.onReady(*this);
+            } else if (payload.find(R"("event":"message")") != std::string_view::npos) {
+                // A message that overtook the answer is a message all the same.
+                ctx_.owner.onText(*this, payload, nowNs() - ctx_.epochNs);
             } else if (Peer::isRefusal(payload)) {
                 fail("subscription refused");
             }

@@ -25,6 +25,19 @@ public:
     virtual void onDelivery(Subscriber& s, int64_t sentNs, int64_t receivedNs) = 0;
     // A ready subscriber was closed by the server (close code, or 1006 without a close frame).
     virtual void onClosed(Subscriber& s, int code) = 0;
+    // A message event (also one that came before `subscribed`); by default its send time is
+    // read and handed to onDelivery. The hold scenario reads stream, id and sequence instead.
+    virtual void onText(Subscriber& s, std::string_view text, int64_t receivedNs);
+    // The frame that subscribes `s` (the hold scenario: its own stream, with `since`).
+    virtual std::string subscribeFor(const Subscriber& s, const Peer& peer) {
+        (void)s;
+        return peer.subscribeMessage();
+    }
+    // The answer that completed the subscription, just before onReady.
+    virtual void onSubscribed(Subscriber& s, std::string_view text) {
+        (void)s;
+        (void)text;
+    }
 };
 
 struct SubscriberContext {

@@ -10,7 +10,9 @@ Worker::Worker(int controlFd, const WorkerConfig& config, int index)
     : control_(controlFd)
     , config_(config)
     , index_(index)
-    , ctx_{loop_, config_.peer, *this, Rng(), config.epochNs} {
+    , ctx_{loop_, config_.peer, *this, Rng(), config.epochNs}
+    , holder_(loop_, config_.peer, config_.targets, config_.sources, config.epochNs, index,
+              [this](ControlMessage m) { reply(std::move(m)); }) {
     loop_.add(control_, EPOLLIN, this);
 }
 
@@ -44,6 +46,8 @@ void Worker::reply(ControlMessage m) {
 }
 
 void Worker::handle(const ControlMessage& m) {
+    if (holder_.handle(m))
+        return;
     if (m.verb == "connect") {
         startConnect(m);
     } else if (m.verb == "reset") {

@@ -6,6 +6,7 @@
 //   slow                                          -> ok index=  (one subscriber stops reading)
 //   slowresume deadline=                          -> slow closed= code= bytes=
 //   close                                         -> closed n=
+//   hold, hstatus, hcheck, hclose                 -> the hold scenario (Holder.h)
 //   quit
 // Times on the wire are nanoseconds since the run's epoch.
 #pragma once
@@ -13,6 +14,7 @@
 #include "Control.h"
 #include "EventLoop.h"
 #include "Histogram.h"
+#include "Holder.h"
 #include "Net.h"
 #include "Peer.h"
 #include "Subscriber.h"
@@ -93,6 +95,8 @@ private:
     Subscriber* slow_ = nullptr;
     bool slowWaiting_ = false;
     EventLoop::TimerId slowTimer_ = 0;
+
+    Holder holder_;
 };
 
 } // namespace bench

@@ -3,6 +3,7 @@
 #include "Coordinator.h"
 #include "Options.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdio>
@@ -24,10 +25,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     peer.setStream(options.stream);
+    std::vector<std::string> names;
+    for (const std::string& list : {options.target, options.targetB}) {
+        size_t from = 0;
+        while (from <= list.size()) {
+            const size_t comma = std::min(list.find(',', from), list.size());
+            if (comma > from)
+                names.push_back(list.substr(from, comma - from));
+            from = comma + 1;
+        }
+    }
     std::vector<bench::Endpoint> targets;
-    for (const std::string& t : {options.target, options.targetB}) {
-        if (t.empty())
-            continue;
+    for (const std::string& t : names) {
         bench::Endpoint e;
         // Load goes to this machine only.
         if (!bench::parseEndpoint(t, &e) || (ntohl(e.addr.sin_addr.s_addr) >> 24) != 127) {
@@ -39,6 +48,10 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     // The hard deadline of the whole run: every scenario's own, plus time to tear down.
     alarm(unsigned(options.timeout * double(options.scenarios.size() + 1)) + 60);
+    if (targets.empty()) {
+        std::fprintf(stderr, "herald-bench: no target\n");
+        return 2;
+    }
     bench::Coordinator coordinator(options, peer, targets, bench::nowNs());
     return coordinator.run();
 }
