@@ -239,7 +239,14 @@ void RedisShards::applySlots(const QList<redisslots::SlotRange>& ranges) {
         }
         std::fill(owners.begin() + r.first, owners.begin() + r.last + 1, s);
     }
-    const bool changed = owners != owners_;
+    int moved = 0;
+    for (size_t slot = 0; slot < owners.size(); ++slot)
+        moved += owners[slot] != owners_[slot];
+    const bool changed = moved > 0;
+    if (changed && !std::all_of(owners_.begin(), owners_.end(), [](Shard* s) { return !s; }))
+        qCInfo(lcRedis).noquote()
+            << QStringLiteral("redis cluster: slot map changed, %1 slot(s) served elsewhere now")
+                   .arg(moved);
     owners_ = std::move(owners);
     if (changed || !unsettled_.isEmpty())
         placeSubscriptions(std::exchange(unsettled_, {}));

@@ -200,6 +200,92 @@ private Q_SLOTS:
             QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 4, 2, 2), 15000);
     }
 
+    void liveSlotMigrationMovesTheStream() {
+        // A stream's slot is migrated to another master by hand, as redis-cli --cluster reshard
+        // does (IMPORTING/MIGRATING, MIGRATE of its history key, SETSLOT NODE), while publishes
+        // go on: the nodes follow ASK and MOVED, move their sharded subscription when Redis
+        // drops it, and resuming clients get every acknowledged message once.
+        const QString stream = QStringLiteral("migrating");
+        const QString channel = QStringLiteral("herald:public.") + stream;
+        const QString historyKey = QLatin1Char('{') + channel + QStringLiteral("}:history");
+        std::vector<std::unique_ptr<ResumingClient>> clients;
+        for (int n = 1; n <= 2; ++n) {
+            clients.push_back(
+                std::make_unique<ResumingClient>(node(n).wsUrl(QStringLiteral("/public")), stream));
+            clients.back()->start();
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(clients[0]->subscribedOnce() && clients[1]->subscribedOnce(),
+                                 20000);
+        const quint16 from = redis_->masterOf(channel);
+        quint16 to = 0;
+        for (const quint16 m : redis_->masters())
+            if (m != from && to == 0)
+                to = m;
+        QVERIFY(from != 0 && to != 0);
+        auto cli = [](quint16 port, const QStringList& args) {
+            return RedisClusterProcess::cli(port, args);
+        };
+        const QString slot =
+            cli(from, {QStringLiteral("CLUSTER"), QStringLiteral("KEYSLOT"), channel});
+        const QString fromId = cli(from, {QStringLiteral("CLUSTER"), QStringLiteral("MYID")});
+        const QString toId = cli(to, {QStringLiteral("CLUSTER"), QStringLiteral("MYID")});
+
+        QList<int> acked;
+        int value = 0;
+        auto publishSome = [&](int count) {
+            for (int i = 0; i < count; ++i, ++value)
+                if (publish(node(1 + value % 2), QStringLiteral("public.") + stream, value)
+                        .status == 200)
+                    acked.append(value);
+        };
+        publishSome(5);
+        QCOMPARE(cli(to, {QStringLiteral("CLUSTER"), QStringLiteral("SETSLOT"), slot,
+                          QStringLiteral("IMPORTING"), fromId}),
+                 QStringLiteral("OK"));
+        QCOMPARE(cli(from, {QStringLiteral("CLUSTER"), QStringLiteral("SETSLOT"), slot,
+                            QStringLiteral("MIGRATING"), toId}),
+                 QStringLiteral("OK"));
+        publishSome(3); // the key is still on the old master: served there
+        QCOMPARE(cli(from, {QStringLiteral("MIGRATE"), QStringLiteral("127.0.0.1"),
+                            QString::number(to), QString(), QStringLiteral("0"),
+                            QStringLiteral("5000"), QStringLiteral("KEYS"), historyKey}),
+                 QStringLiteral("OK"));
+        publishSome(3); // the key has moved: the old master answers ASK
+        for (const quint16 port : {to, from})
+            QCOMPARE(cli(port, {QStringLiteral("CLUSTER"), QStringLiteral("SETSLOT"), slot,
+                                QStringLiteral("NODE"), toId}),
+                     QStringLiteral("OK"));
+        for (const quint16 port : redis_->masters())
+            cli(port, {QStringLiteral("CLUSTER"), QStringLiteral("SETSLOT"), slot,
+                       QStringLiteral("NODE"), toId});
+        publishSome(5);                // MOVED, then straight to the new master
+        QCOMPARE(acked.size(), value); // nothing was refused on the way
+        for (const auto& c : clients) {
+            QTRY_VERIFY_WITH_TIMEOUT(c->received().size() >= acked.size(), 20000);
+            QList<int> got;
+            for (const auto& [id, data] : c->received())
+                got.append(data);
+            QCOMPARE(got, acked); // all of them, once, in order
+        }
+        // Both nodes are subscribed on the new master now, and no longer on the old one.
+        QTRY_COMPARE_WITH_TIMEOUT(
+            cli(to, {QStringLiteral("PUBSUB"), QStringLiteral("SHARDNUMSUB"), channel})
+                .split(QLatin1Char('\n'))
+                .value(1)
+                .trimmed(),
+            QStringLiteral("2"), 15000);
+        QCOMPARE(cli(from, {QStringLiteral("PUBSUB"), QStringLiteral("SHARDNUMSUB"), channel})
+                     .split(QLatin1Char('\n'))
+                     .value(1)
+                     .trimmed(),
+                 QStringLiteral("0"));
+        for (int n = 1; n <= 2; ++n)
+            QVERIFY(node(n).output().contains(
+                QLatin1String("redis cluster: slot map changed, 1 slot(s) served elsewhere")));
+        for (auto& c : clients)
+            c->stop();
+    }
+
     void masterFailoverLosesNothingForResumingClients() {
         // Streams spread over all masters; one of their masters is killed while publishes go on.
         QStringList streams;
