@@ -40,6 +40,9 @@ bool RedisClusterProcess::start(QString* error, int timeoutMs) {
                         QStringLiteral("--cluster-node-timeout"), QStringLiteral("1000"),
                         // A replica may take over however long ago it last heard from its master.
                         QStringLiteral("--cluster-replica-validity-factor"), QStringLiteral("0"),
+                        // While one master fails over, the other masters keep serving their slots
+                        // (the setting docs/operations.md recommends for Herald).
+                        QStringLiteral("--cluster-require-full-coverage"), QStringLiteral("no"),
                         QStringLiteral("--cluster-port"), QString::number(freeLoopbackPort())});
         if (!node->start(error))
             return false;
