@@ -247,17 +247,20 @@ void RedisShards::onReply(Pending p, const RedisReply& reply) {
         p.done(reply);
 }
 
+void RedisShards::fail(Pending p, const QString& why) {
+    // On a later pass, as RedisConnection answers: callers never see done() inside command().
+    QMetaObject::invokeMethod(
+        this,
+        [done = std::move(p.done), why] {
+            if (done)
+                done(RedisReply::localError(QStringLiteral("redis cluster: ") + why));
+        },
+        Qt::QueuedConnection);
+}
+
 void RedisShards::parkOrFail(Pending p, const QString& why) {
-    if (!cluster_ || !running_ || parked_.size() >= size_t(kMaxParked)) {
-        QMetaObject::invokeMethod(
-            this,
-            [done = std::move(p.done), why] {
-                if (done)
-                    done(RedisReply::localError(QStringLiteral("redis cluster: ") + why));
-            },
-            Qt::QueuedConnection);
-        return;
-    }
+    if (!cluster_ || !running_ || parked_.size() >= size_t(kMaxParked))
+        return fail(std::move(p), why);
     p.ask = false; // once the map is new, the command goes where its slot is
     p.host.clear();
     parked_.push_back(std::move(p));
@@ -270,16 +273,9 @@ void RedisShards::releaseParked(const QString& failure) {
         if (failure.isEmpty() && owner(p.slot)) {
             route(std::move(p));
         } else {
-            const QString why = failure.isEmpty()
-                                    ? QStringLiteral("no master known for slot %1").arg(p.slot)
-                                    : failure;
-            QMetaObject::invokeMethod(
-                this,
-                [done = std::move(p.done), why] {
-                    if (done)
-                        done(RedisReply::localError(QStringLiteral("redis cluster: ") + why));
-                },
-                Qt::QueuedConnection);
+            fail(std::move(p), failure.isEmpty()
+                                   ? QStringLiteral("no master known for slot %1").arg(p.slot)
+                                   : failure);
         }
     }
 }

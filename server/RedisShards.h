@@ -101,6 +101,7 @@ private:
     void applySlots(const QList<redisslots::SlotRange>& ranges);
     void placeSubscriptions(const QSet<QByteArray>& forceResend);
     void dropUnusedShards();
+    void fail(Pending pending, const QString& why);
     void parkOrFail(Pending pending, const QString& why);
     void releaseParked(const QString& failure);
     void updateReady();

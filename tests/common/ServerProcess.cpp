@@ -176,4 +176,15 @@ qint64 ServerProcess::rssKb(qint64 pid) {
     return -1;
 }
 
+bool clusterTotalsAre(ServerProcess& node, const QByteArray& apiToken, qint64 connections,
+                      qint64 users, qint64 nodes) {
+    const QJsonObject t = httpGet(node.httpUrl(QStringLiteral("/api/cluster")), apiToken)
+                              .json()
+                              .value(QLatin1String("totals"))
+                              .toObject();
+    return t.value(QLatin1String("connections")).toInteger() == connections &&
+           t.value(QLatin1String("users")).toInteger() == users &&
+           t.value(QLatin1String("nodes")).toInteger() == nodes;
+}
+
 } // namespace herald::test

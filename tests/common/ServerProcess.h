@@ -62,4 +62,8 @@ HttpResult httpPost(const QUrl& url, const QByteArray& body, const QByteArray& b
                     int timeoutMs = 10000, const QList<QSslCertificate>& trusted = {});
 HttpResult httpDelete(const QUrl& url, const QByteArray& bearer = {}, int timeoutMs = 10000);
 
+// Whether `node`'s /api/cluster totals are exactly these (asked with an API token).
+bool clusterTotalsAre(ServerProcess& node, const QByteArray& apiToken, qint64 connections,
+                      qint64 users, qint64 nodes);
+
 } // namespace herald::test

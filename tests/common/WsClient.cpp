@@ -62,6 +62,13 @@ QList<QJsonObject> WsClient::eventsOf(const QString& event) const {
     return out;
 }
 
+int WsClient::messagesOn(const QString& stream) const {
+    int n = 0;
+    for (const QJsonObject& e : eventsOf(QStringLiteral("message")))
+        n += e.value(QLatin1String("stream")).toString() == stream;
+    return n;
+}
+
 bool WsClient::waitForClosed(int timeoutMs) {
     return QTest::qWaitFor([this] { return closed_; }, timeoutMs);
 }

@@ -25,6 +25,8 @@ public:
     QJsonObject waitFor(const QString& event, int timeoutMs = 10000, int from = 0);
     // Events of one kind received so far.
     QList<QJsonObject> eventsOf(const QString& event) const;
+    // How many "message" events of `stream` (a routing key) arrived.
+    int messagesOn(const QString& stream) const;
     bool waitForClosed(int timeoutMs = 10000);
 
     const QList<QJsonObject>& events() const { return events_; }

@@ -36,19 +36,6 @@ QJsonObject totalsOf(ServerProcess& node) {
         .toObject();
 }
 
-bool totalsAre(ServerProcess& node, qint64 connections, qint64 users, qint64 nodes) {
-    const QJsonObject t = totalsOf(node);
-    return t.value(QLatin1String("connections")).toInteger() == connections &&
-           t.value(QLatin1String("users")).toInteger() == users &&
-           t.value(QLatin1String("nodes")).toInteger() == nodes;
-}
-
-int countMessages(const WsClient& c, const QString& stream) {
-    int n = 0;
-    for (const QJsonObject& e : c.eventsOf(QStringLiteral("message")))
-        n += e.value(QLatin1String("stream")).toString() == stream;
-    return n;
-}
 } // namespace
 
 class ClusterTest : public QObject {
@@ -139,7 +126,7 @@ private Q_SLOTS:
         QVERIFY(flushed({u1a_.get(), u1b_.get(), u1c_.get()}, node(3),
                         QStringLiteral("public.promotional")));
         for (WsClient* c : {u1a_.get(), u1b_.get(), u1c_.get()}) {
-            QCOMPARE(countMessages(*c, QStringLiteral("public.promotional")),
+            QCOMPARE(c->messagesOn(QStringLiteral("public.promotional")),
                      2); // the message and the marker
             QCOMPARE(c->eventsOf(QStringLiteral("message"))
                          .first()
@@ -147,7 +134,7 @@ private Q_SLOTS:
                          .toString(),
                      r.json().value(QLatin1String("id")).toString()); // the same id on every node
         }
-        QCOMPARE(countMessages(*u2_, QStringLiteral("public.promotional")), 0);
+        QCOMPARE(u2_->messagesOn(QStringLiteral("public.promotional")), 0);
 
         QCOMPARE(publishVia(node(3), {{QStringLiteral("stream"), QStringLiteral("order")},
                                       {QStringLiteral("user"), QStringLiteral("u2")},
@@ -155,9 +142,9 @@ private Q_SLOTS:
                      .status,
                  200);
         QVERIFY(flushed({u2_.get()}, node(1), QStringLiteral("private.u2.order")));
-        QCOMPARE(countMessages(*u2_, QStringLiteral("private.u2.order")), 2);
+        QCOMPARE(u2_->messagesOn(QStringLiteral("private.u2.order")), 2);
         for (WsClient* c : {u1a_.get(), u1b_.get(), u1c_.get()})
-            QCOMPARE(countMessages(*c, QStringLiteral("private.u2.order")), 0);
+            QCOMPARE(c->messagesOn(QStringLiteral("private.u2.order")), 0);
     }
 
     void rawRedisPublishesAndBridgesArrive() {
@@ -175,7 +162,7 @@ private Q_SLOTS:
         };
         QTRY_VERIFY_WITH_TIMEOUT(
             (rawPublish(QStringLiteral("change-notifier"), QStringLiteral(R"({"feature":"on"})")),
-             countMessages(*watcher, QStringLiteral("public.config")) > 0),
+             watcher->messagesOn(QStringLiteral("public.config")) > 0),
             15000);
         const QJsonObject bridged = watcher->eventsOf(QStringLiteral("message")).first();
         QCOMPARE(bridged.value(QLatin1String("data"))
@@ -185,13 +172,13 @@ private Q_SLOTS:
                  QStringLiteral("on"));
         QVERIFY(rawPublish(QStringLiteral("herald:public.promotional"),
                            QStringLiteral(R"({"raw":true})")));
-        QTRY_VERIFY(countMessages(*watcher, QStringLiteral("public.promotional")) == 1);
+        QTRY_VERIFY(watcher->messagesOn(QStringLiteral("public.promotional")) == 1);
     }
 
     void totalsAreTrueOnEveryNode() {
         // 4 connections; u1 on two nodes counts once.
         for (int i = 1; i <= 3; ++i)
-            QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 4, 2, 3), 15000);
+            QTRY_VERIFY_WITH_TIMEOUT(clusterTotalsAre(node(i), kApiToken, 4, 2, 3), 15000);
         const QJsonObject cluster =
             httpGet(node(3).httpUrl(QStringLiteral("/api/cluster")), kApiToken).json();
         QCOMPARE(cluster.value(QLatin1String("nodes")).toArray().size(), 3);
@@ -252,11 +239,11 @@ private Q_SLOTS:
                          .toString(),
                      QStringLiteral("unavailable"));
         }
-        QTRY_COMPARE(countMessages(*local, QStringLiteral("public.live")), 1);
+        QTRY_COMPARE(local->messagesOn(QStringLiteral("public.live")), 1);
         QVERIFY(local->isOpen() && remote->isOpen() && u1a_->isOpen());
         local->send(R"({"event":"ping"})");
         QVERIFY(!local->waitFor(QStringLiteral("pong")).isEmpty());
-        QCOMPARE(countMessages(*local, QStringLiteral("public.outage")), 0);
+        QCOMPARE(local->messagesOn(QStringLiteral("public.outage")), 0);
 
         QString error;
         QVERIFY2(redis_->restart(&error), qPrintable(error));
@@ -267,13 +254,13 @@ private Q_SLOTS:
             QVERIFY(
                 flushed({local.get(), remote.get()}, node(3), QStringLiteral("public.") + stream));
         // Nothing from the outage leaked late: each has the marker only (local: and its own).
-        QCOMPARE(countMessages(*remote, QStringLiteral("public.live")), 1);
-        QCOMPARE(countMessages(*remote, QStringLiteral("public.outage")), 1);
-        QCOMPARE(countMessages(*local, QStringLiteral("public.live")), 2);
-        QCOMPARE(countMessages(*local, QStringLiteral("public.outage")), 1);
+        QCOMPARE(remote->messagesOn(QStringLiteral("public.live")), 1);
+        QCOMPARE(remote->messagesOn(QStringLiteral("public.outage")), 1);
+        QCOMPARE(local->messagesOn(QStringLiteral("public.live")), 2);
+        QCOMPARE(local->messagesOn(QStringLiteral("public.outage")), 1);
         // 4 long-lived clients + these two; u1 counts once.
         for (int i = 1; i <= 3; ++i)
-            QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 6, 2, 3), 20000);
+            QTRY_VERIFY_WITH_TIMEOUT(clusterTotalsAre(node(i), kApiToken, 6, 2, 3), 20000);
     }
 
     void hungRedisMakesNodesNotReady() {
@@ -307,12 +294,14 @@ private Q_SLOTS:
 
     void killedNodeLeavesTheTotals() {
         for (int i : {1, 3})
-            QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 4, 2, 3), 20000);
+            QTRY_VERIFY_WITH_TIMEOUT(clusterTotalsAre(node(i), kApiToken, 4, 2, 3), 20000);
         ::kill(static_cast<pid_t>(node(2).process().processId()), SIGKILL);
         QElapsedTimer since;
         since.start();
         // Node 2 held u1c and u2: 2 connections and user u2 go; u1 stays (node 1).
-        QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(1), 2, 1, 2) && totalsAre(node(3), 2, 1, 2), 15000);
+        QTRY_VERIFY_WITH_TIMEOUT(clusterTotalsAre(node(1), kApiToken, 2, 1, 2) &&
+                                     clusterTotalsAre(node(3), kApiToken, 2, 1, 2),
+                                 15000);
         qInfo("totals converged %lld ms after SIGKILL (heartbeat %d ms)", since.elapsed(),
               kHeartbeatMs);
         // 3 missed intervals, plus the expiry check's granularity and polling on a busy machine.

@@ -30,22 +30,6 @@ QByteArray jwtFor(const QString& user) {
                              kJwtSecret);
 }
 
-int countMessages(const WsClient& c, const QString& stream) {
-    int n = 0;
-    for (const QJsonObject& e : c.eventsOf(QStringLiteral("message")))
-        n += e.value(QLatin1String("stream")).toString() == stream;
-    return n;
-}
-
-bool totalsAre(ServerProcess& node, qint64 connections, qint64 users, qint64 nodes) {
-    const QJsonObject t = httpGet(node.httpUrl(QStringLiteral("/api/cluster")), kApiToken)
-                              .json()
-                              .value(QLatin1String("totals"))
-                              .toObject();
-    return t.value(QLatin1String("connections")).toInteger() == connections &&
-           t.value(QLatin1String("users")).toInteger() == users &&
-           t.value(QLatin1String("nodes")).toInteger() == nodes;
-}
 } // namespace
 
 class RedisClusterTest : public QObject {
@@ -137,25 +121,24 @@ private Q_SLOTS:
                      .status,
                  200);
         for (WsClient* c : {u1a_.get(), u1b_.get(), u1c_.get()})
-            QTRY_COMPARE_WITH_TIMEOUT(countMessages(*c, QStringLiteral("public.promotional")), 1,
+            QTRY_COMPARE_WITH_TIMEOUT(c->messagesOn(QStringLiteral("public.promotional")), 1,
                                       15000);
-        QTRY_COMPARE_WITH_TIMEOUT(countMessages(*u2_, QStringLiteral("private.u2.order")), 1,
-                                  15000);
+        QTRY_COMPARE_WITH_TIMEOUT(u2_->messagesOn(QStringLiteral("private.u2.order")), 1, 15000);
         // A marker after both proves nothing more is on its way.
         QCOMPARE(publish(node(1), QStringLiteral("public.promotional"), QStringLiteral("m")).status,
                  200);
         for (WsClient* c : {u1a_.get(), u1b_.get(), u1c_.get()}) {
-            QTRY_COMPARE_WITH_TIMEOUT(countMessages(*c, QStringLiteral("public.promotional")), 2,
+            QTRY_COMPARE_WITH_TIMEOUT(c->messagesOn(QStringLiteral("public.promotional")), 2,
                                       15000);
             QCOMPARE(c->eventsOf(QStringLiteral("message"))
                          .first()
                          .value(QLatin1String("id"))
                          .toString(),
                      r.json().value(QLatin1String("id")).toString());
-            QCOMPARE(countMessages(*c, QStringLiteral("private.u2.order")), 0);
+            QCOMPARE(c->messagesOn(QStringLiteral("private.u2.order")), 0);
         }
-        QCOMPARE(countMessages(*u2_, QStringLiteral("public.promotional")), 0);
-        QCOMPARE(countMessages(*u2_, QStringLiteral("private.u2.order")), 1);
+        QCOMPARE(u2_->messagesOn(QStringLiteral("public.promotional")), 0);
+        QCOMPARE(u2_->messagesOn(QStringLiteral("private.u2.order")), 1);
     }
 
     void streamsAreShardedOverTheMasters() {
@@ -197,7 +180,7 @@ private Q_SLOTS:
 
     void totalsAreRight() {
         for (int i = 1; i <= 2; ++i)
-            QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), 4, 2, 2), 15000);
+            QTRY_VERIFY_WITH_TIMEOUT(clusterTotalsAre(node(i), kApiToken, 4, 2, 2), 15000);
     }
 
     void liveSlotMigrationMovesTheStream() {
@@ -313,7 +296,8 @@ private Q_SLOTS:
         QVERIFY2(!victimStream.isEmpty(), "no stream on the control channel's master");
         const qint64 connections = 4 + qint64(clients.size()); // anonymous ones: no users
         for (int i = 1; i <= 2; ++i)
-            QTRY_VERIFY_WITH_TIMEOUT(totalsAre(node(i), connections, 2, 2), 15000);
+            QTRY_VERIFY_WITH_TIMEOUT(clusterTotalsAre(node(i), kApiToken, connections, 2, 2),
+                                     15000);
 
         QHash<QString, QList<int>> acked; // stream -> data values answered 200
         int refused = 0;
@@ -349,7 +333,7 @@ private Q_SLOTS:
         while (acked.value(victimStream).size() <= before + 2 && waited.elapsed() < 30000) {
             publishRound();
             for (int i = 1; i <= 2; ++i)
-                totalsWrong += !totalsAre(node(i), connections, 2, 2);
+                totalsWrong += !clusterTotalsAre(node(i), kApiToken, connections, 2, 2);
             QTest::qWait(100);
         }
         if (acked.value(victimStream).size() <= before + 2)
@@ -394,7 +378,7 @@ private Q_SLOTS:
         // the others (Presence::deaf), and nothing else changed.
         QCOMPARE(totalsWrong, 0);
         for (int i = 1; i <= 2; ++i)
-            QVERIFY(totalsAre(node(i), connections, 2, 2));
+            QVERIFY(clusterTotalsAre(node(i), kApiToken, connections, 2, 2));
         for (auto& c : clients)
             c->stop();
     }

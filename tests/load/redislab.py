@@ -132,6 +132,9 @@ class RedisLab:
             for p in ports:
                 self._start_one(p, ["--cluster-enabled", "yes", "--cluster-config-file",
                                     "nodes.conf", "--cluster-node-timeout", "2000",
+                                    # the other masters keep serving during a failover
+                                    # (docs/operations.md recommends it)
+                                    "--cluster-require-full-coverage", "no",
                                     "--appendonly", "no"])
             out = subprocess.run([_tool("redis-cli"), "--cluster", "create"]
                                  + [f"127.0.0.1:{p}" for p in ports]
