@@ -14,12 +14,18 @@ constexpr int kMaxIov = 64; // frames per system call
 void WriteBatcher::schedule(OutboundQueue* queue) {
     if (queue->dirtyIndex_ >= 0)
         return;
-    queue->dirtyIndex_ = static_cast<int>(dirty_.size());
-    dirty_.push_back(queue);
+    // flushAll() also ends the pass for the eager writes: it is posted by them too.
     if (!posted_) {
         posted_ = true;
         QMetaObject::invokeMethod(this, &WriteBatcher::flushAll, Qt::QueuedConnection);
     }
+    if (eagerLeft_ > 0) {
+        --eagerLeft_;
+        if (queue->writeAllNow())
+            return;
+    }
+    queue->dirtyIndex_ = static_cast<int>(dirty_.size());
+    dirty_.push_back(queue);
 }
 
 void WriteBatcher::cancel(OutboundQueue* queue) {
@@ -30,6 +36,7 @@ void WriteBatcher::cancel(OutboundQueue* queue) {
 
 void WriteBatcher::flushAll() {
     posted_ = false;
+    eagerLeft_ = kEagerWrites;
     std::vector<OutboundQueue*> batch;
     batch.swap(dirty_);
     for (OutboundQueue* queue : batch) {
@@ -98,6 +105,23 @@ void OutboundQueue::whenDrained(std::function<void()> then) {
 void OutboundQueue::drained() {
     if (auto then = std::exchange(onDrained_, nullptr))
         then();
+}
+
+bool OutboundQueue::writeAllNow() {
+    if (fd_ < 0 || viaQt_ || onDrained_ || frames_.size() != 1 || headOffset_ != 0)
+        return false;
+    const QByteArray& frame = frames_.front();
+    const ssize_t written = ::send(fd_, frame.constData(), static_cast<size_t>(frame.size()),
+                                   MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written <= 0)
+        return false; // full, or an error flush() will meet and report
+    if (written < frame.size()) {
+        headOffset_ = written;
+        return false;
+    }
+    queuedBytes_ -= frame.size();
+    frames_.pop_front();
+    return true;
 }
 
 void OutboundQueue::flush() {

@@ -17,9 +17,15 @@ class OutboundQueue;
 // Flushes every connection that has something to send once per event-loop pass (as Redis and
 // uWebSockets do): a message for 19,000 subscribers appends one shared frame to 19,000 queues,
 // then each queue goes out in one system call. One batcher per thread.
+//
+// Except the first few of a pass: those are written at once, so a message's first recipients
+// do not wait until its last ones are queued (the first of 19,000 had it ~9 ms late). A burst
+// of messages in one pass costs at most kEagerWrites more system calls than batching alone.
 class WriteBatcher : public QObject {
     Q_OBJECT
 public:
+    static constexpr int kEagerWrites = 32;
+
     using QObject::QObject;
     void schedule(OutboundQueue* queue);
     void cancel(OutboundQueue* queue);
@@ -28,6 +34,7 @@ private:
     void flushAll();
     std::vector<OutboundQueue*> dirty_;
     bool posted_ = false;
+    int eagerLeft_ = kEagerWrites; // writes at once left in this pass
 };
 
 // What a connection still has to send: wire-ready frames shared with every other recipient (a
@@ -57,6 +64,10 @@ Q_SIGNALS:
 private:
     friend class WriteBatcher;
     void drained();
+    // Writes the queue now if it is one whole frame and nothing else is waiting: true when the
+    // kernel took all of it. Never reports a failure nor runs the drained callback (it may run
+    // in the middle of a fan-out); whatever it leaves is for flush().
+    bool writeAllNow();
 
     QTcpSocket* socket_;
     int fd_; // cached: reading it through the socket costs a cache miss per connection per flush
