@@ -11,10 +11,16 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSettings>
+#include <QThread>
+#include <algorithm>
 #include <functional>
 #include <optional>
 
 namespace herald {
+
+int defaultWorkers() {
+    return std::clamp(QThread::idealThreadCount(), 1, 16);
+}
 namespace {
 
 using namespace configvalues;
@@ -154,6 +160,10 @@ const QList<Setting>& settings() {
          intSetting(&Config::maxSubscriptions, 1, 100000)},
         {"max_connections", "N", "WebSocket connections this node accepts (default {default}).",
          intSetting(&Config::maxConnections, 1, 1000000)},
+        {"workers", "N",
+         "Threads that own the WebSocket connections, 0 for none (default: one per core, at "
+         "most 16).",
+         intSetting(&Config::workers, 0, 64)},
         {"listen_backlog", "N", "TCP listen backlog (default {default}).",
          intSetting(&Config::listenBacklog, 1, 65535)},
         {"handshake_timeout", "DURATION",

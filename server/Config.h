@@ -12,6 +12,9 @@ namespace herald {
 
 // Everything a node is told at start. Filled once by loadConfig() from defaults <- --config FILE
 // <- HERALD_* environment <- command line, then passed by const reference; never global.
+// One worker per core, at most 16 (server/WorkerPool.h).
+int defaultWorkers();
+
 struct Config {
     QString nodeId; // empty: generated at start
     QHostAddress listenAddress{QHostAddress::Any};
@@ -37,6 +40,9 @@ struct Config {
     qint64 maxMessageBytes = kDefaultMaxMessageBytes;
     int maxSubscriptions = kDefaultMaxSubscriptions;
     int maxConnections = 10000;
+    // Threads that own the WebSocket connections (reading, decoding, writing); the main thread
+    // keeps sessions, routing, HTTP and the broker. 0: the main thread does it all.
+    int workers = defaultWorkers();
     int handshakeTimeoutMs = 10'000;
     int keepaliveIntervalMs = 25'000;
     int idleTimeoutMs = 70'000;

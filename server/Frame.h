@@ -16,6 +16,10 @@ public:
         return Frame(ws::encodeFrame(ws::Opcode::Text, json));
     }
 
+    // The same bytes in a buffer of its own: what a worker thread gets, so that recipients on
+    // different threads do not all count references on one shared buffer.
+    Frame detached() const { return Frame(QByteArray(bytes_.constData(), bytes_.size())); }
+
     const QByteArray& bytes() const { return bytes_; }
     // The JSON inside, for logs and tests.
     QByteArrayView payload() const { return ws::framePayload(bytes_); }

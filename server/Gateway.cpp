@@ -2,6 +2,7 @@
 
 #include "server/Hub.h"
 #include "server/WebSocketConnection.h"
+#include "server/WorkerPool.h"
 #include "shared/Codec.h"
 #include "shared/Limits.h"
 
@@ -60,12 +61,14 @@ SourceLimiter::Settings limiterSettings(const Config& config) {
 
 } // namespace
 
-Gateway::Gateway(const Config& config, Hub& hub, WriteBatcher& batcher, const Authenticator& auth,
-                 HttpHandler httpHandler, std::optional<TlsCredentials> tls, QObject* parent)
+Gateway::Gateway(const Config& config, Hub& hub, WriteBatcher& batcher, WorkerPool* workers,
+                 const Authenticator& auth, HttpHandler httpHandler,
+                 std::optional<TlsCredentials> tls, QObject* parent)
     : QObject(parent)
     , config_(config)
     , hub_(hub)
     , batcher_(batcher)
+    , workers_(workers)
     , auth_(auth)
     , httpHandler_(std::move(httpHandler))
     , origins_(config.allowedOrigins, config.devMode)
@@ -256,16 +259,28 @@ std::optional<std::pair<int, Error>> Gateway::admissionRefusal(const HttpRequest
 
 void Gateway::accept(HttpConnection* connection, const HttpRequest& request, Identity identity) {
     auto [socket, firstBytes] = connection->takeUpgrade();
-    auto transport = std::make_unique<WebSocketConnection>(
-        socket, batcher_, ws::handshakeResponse(request.header("sec-websocket-key")),
-        std::move(firstBytes), config_.maxMessageBytes);
-    WebSocketConnection* raw = transport.get();
+    QByteArray handshake = ws::handshakeResponse(request.header("sec-websocket-key"));
+    std::unique_ptr<ClientTransport> transport;
+    std::function<void(WebSocketConnection::Handlers)> start;
+    if (workers_) {
+        auto adopted = workers_->adopt(socket, std::move(handshake), std::move(firstBytes),
+                                       config_.maxOutboundBytes);
+        transport = std::move(adopted.transport);
+        start = std::move(adopted.start);
+    } else {
+        auto inThisThread = std::make_unique<WebSocketConnection>(
+            socket, batcher_, std::move(handshake), std::move(firstBytes), config_.maxMessageBytes);
+        start = [raw = inThisThread.get()](WebSocketConnection::Handlers handlers) {
+            raw->start(std::move(handlers));
+        };
+        transport = std::move(inThisThread);
+    }
     Session* session = hub_.attach(std::move(identity), std::move(transport));
     const quint64 id = session->id();
     const QHostAddress peer = request.peer;
     limiter_.opened(peer);
     Hub* hub = &hub_;
-    raw->start({
+    start({
         .text =
             [hub, id](const QByteArray& text) {
                 if (Session* s = hub->session(id))

@@ -15,6 +15,7 @@
 namespace herald {
 
 class Hub;
+class WorkerPool;
 
 // Accepts TCP connections on the one port, parses HTTP, and either hands a request to the HTTP
 // handler or answers a WebSocket upgrade itself: the handshake is checked and answered from the
@@ -27,8 +28,10 @@ public:
 
     // With `tls`, the port speaks only https:// and wss://.
     // `batcher` writes the connections' frames; it must outlive every session (the Node owns it).
-    Gateway(const Config& config, Hub& hub, WriteBatcher& batcher, const Authenticator& auth,
-            HttpHandler httpHandler, std::optional<TlsCredentials> tls, QObject* parent = nullptr);
+    // With `workers`, the connections go to worker threads instead (the batcher is unused).
+    Gateway(const Config& config, Hub& hub, WriteBatcher& batcher, WorkerPool* workers,
+            const Authenticator& auth, HttpHandler httpHandler, std::optional<TlsCredentials> tls,
+            QObject* parent = nullptr);
 
     bool listen(QString* error);
     QHostAddress address() const { return server_.serverAddress(); }
@@ -61,6 +64,7 @@ private:
     const Config& config_;
     Hub& hub_;
     WriteBatcher& batcher_;
+    WorkerPool* workers_;
     const Authenticator& auth_;
     HttpHandler httpHandler_;
     Listener server_;

@@ -2,6 +2,7 @@
 
 #include "server/LocalBroker.h"
 #include "server/RedisBroker.h"
+#include "server/WorkerPool.h"
 #include "shared/Limits.h"
 #include "shared/Version.h"
 
@@ -78,6 +79,8 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
     , auth_(std::move(auth))
     , broker_(std::move(broker)) {
     status_.startedAtMs = QDateTime::currentMSecsSinceEpoch();
+    if (config_.workers > 0)
+        workers_ = std::make_unique<WorkerPool>(config_.workers, config_.maxMessageBytes);
     hub_ = std::make_unique<Hub>(config_, config_.nodeId, *broker_, metrics_);
     presence_ = std::make_unique<Presence>(config_.nodeId, config_.heartbeatIntervalMs, *broker_,
                                            [this] { return selfInfo(); });
@@ -96,7 +99,7 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
     api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, *sticky_, auth_,
                                      [this] { return status_; });
     gateway_ = std::make_unique<Gateway>(
-        config_, *hub_, batcher_, auth_,
+        config_, *hub_, batcher_, workers_.get(), auth_,
         [this](const HttpRequest& request, HttpApi::Respond respond) {
             api_->handle(request, std::move(respond));
         },
@@ -116,6 +119,7 @@ Node::~Node() {
     sticky_.reset();
     presence_.reset();
     hub_.reset();
+    workers_.reset();
 }
 
 cluster::NodeInfo Node::selfInfo() const {

@@ -11,6 +11,7 @@
 #include "server/Metrics.h"
 #include "server/Presence.h"
 #include "server/StickyNotices.h"
+#include "server/WorkerPool.h"
 #include "shared/Cluster.h"
 
 #include <QObject>
@@ -61,6 +62,7 @@ private:
     NodeStatus status_;
     std::unique_ptr<Broker> broker_;
     WriteBatcher batcher_; // before hub_: the sessions' queues refer to it until they go
+    std::unique_ptr<WorkerPool> workers_; // before hub_: likewise, with `workers` set
     std::unique_ptr<Hub> hub_;
     std::unique_ptr<Presence> presence_;
     QTimer rateTimer_;

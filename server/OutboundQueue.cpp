@@ -55,6 +55,7 @@ OutboundQueue::OutboundQueue(QTcpSocket* socket, WriteBatcher& batcher, QObject*
     , viaQt_(qobject_cast<QSslSocket*>(socket) != nullptr) {
     if (viaQt_)
         connect(socket_, &QTcpSocket::bytesWritten, this, [this] {
+            publishPending();
             if (socket_->bytesToWrite() == 0)
                 drained();
         });
@@ -72,6 +73,7 @@ void OutboundQueue::stop() {
     writable_.reset();
     frames_.clear();
     queuedBytes_ = headOffset_ = 0;
+    publishPending();
 }
 
 void OutboundQueue::push(QByteArray bytes) {
@@ -79,12 +81,13 @@ void OutboundQueue::push(QByteArray bytes) {
         return;
     if (viaQt_) {
         socket_->write(bytes);
-        return;
+    } else {
+        queuedBytes_ += bytes.size();
+        frames_.push_back(std::move(bytes));
+        if (!writable_ || !writable_->isEnabled())
+            batcher_.schedule(this);
     }
-    queuedBytes_ += bytes.size();
-    frames_.push_back(std::move(bytes));
-    if (!writable_ || !writable_->isEnabled())
-        batcher_.schedule(this);
+    publishPending();
 }
 
 qint64 OutboundQueue::pending() const {
@@ -125,6 +128,11 @@ bool OutboundQueue::writeAllNow() {
 }
 
 void OutboundQueue::flush() {
+    flushFrames();
+    publishPending();
+}
+
+void OutboundQueue::flushFrames() {
     const int fd = fd_;
     while (!frames_.empty() && fd >= 0) {
         iovec iov[kMaxIov];

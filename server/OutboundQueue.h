@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QObject>
 #include <QSocketNotifier>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -56,6 +57,12 @@ public:
     void flush();
     // The socket is closed: drop what is queued and never touch the descriptor again.
     void stop();
+    // Keeps `mirror` equal to pending() for another thread to read (a connection that a worker
+    // thread owns: the main thread checks its backlog there).
+    void mirrorPendingTo(std::atomic<qint64>* mirror) {
+        mirror_ = mirror;
+        mirror_->store(pending(), std::memory_order_relaxed);
+    }
 
 Q_SIGNALS:
     // Writing failed (the peer reset the connection): the connection is gone.
@@ -68,6 +75,11 @@ private:
     // kernel took all of it. Never reports a failure nor runs the drained callback (it may run
     // in the middle of a fan-out); whatever it leaves is for flush().
     bool writeAllNow();
+    void flushFrames();
+    void publishPending() {
+        if (mirror_)
+            mirror_->store(pending(), std::memory_order_relaxed);
+    }
 
     QTcpSocket* socket_;
     int fd_; // cached: reading it through the socket costs a cache miss per connection per flush
@@ -77,6 +89,7 @@ private:
     qint64 queuedBytes_ = 0;
     std::unique_ptr<QSocketNotifier> writable_;
     std::function<void()> onDrained_;
+    std::atomic<qint64>* mirror_ = nullptr;
     int dirtyIndex_ = -1; // position in the batcher's list while a flush is due
     bool viaQt_ = false;
 };

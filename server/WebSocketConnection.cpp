@@ -39,6 +39,14 @@ WebSocketConnection::~WebSocketConnection() {
 void WebSocketConnection::start(Handlers handlers) {
     handlers_ = std::move(handlers);
     connect(socket_, &QTcpSocket::readyRead, this, &WebSocketConnection::readAvailable);
+    // A socket handed to a worker thread may have seen its peer go before it got here, and
+    // so before there was a handler to tell.
+    if (socket_->state() != QAbstractSocket::ConnectedState)
+        reportClosed();
+    if (reported_) {
+        QMetaObject::invokeMethod(this, &WebSocketConnection::deliverClosed, Qt::QueuedConnection);
+        return;
+    }
     // Frames that arrived in the same packet as the handshake are decoded first, from the loop.
     QMetaObject::invokeMethod(this, &WebSocketConnection::readAvailable, Qt::QueuedConnection);
 }
@@ -134,13 +142,14 @@ void WebSocketConnection::reportClosed() {
     reported_ = true;
     out_.stop();
     closeTimer_.stop();
-    QMetaObject::invokeMethod(
-        this,
-        [this] {
-            if (handlers_.closed)
-                handlers_.closed();
-        },
-        Qt::QueuedConnection);
+    QMetaObject::invokeMethod(this, &WebSocketConnection::deliverClosed, Qt::QueuedConnection);
+}
+
+void WebSocketConnection::deliverClosed() {
+    if (closedDelivered_ || !handlers_.closed)
+        return;
+    closedDelivered_ = true;
+    handlers_.closed();
 }
 
 qint64 WebSocketConnection::pendingBytes() const {

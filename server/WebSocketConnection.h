@@ -35,6 +35,8 @@ public:
 
     // Starts reading (the bytes that came with the handshake first).
     void start(Handlers handlers);
+    // Keeps `mirror` equal to pendingBytes() for another thread (server/ConnectionWorker.h).
+    void mirrorPendingTo(std::atomic<qint64>* mirror) { out_.mirrorPendingTo(mirror); }
 
     void send(const Frame& frame) override;
     void ping() override;
@@ -51,6 +53,7 @@ private:
     void sendClose(int code, QByteArrayView reason);
     void shutdownAfterFlush();
     void reportClosed();
+    void deliverClosed(); // once, and only to a handler that start() gave
 
     QTcpSocket* socket_;
     QSslSocket* tls_; // the same socket when it speaks TLS, else null
@@ -60,6 +63,7 @@ private:
     QTimer closeTimer_;
     bool closeSent_ = false;
     bool reported_ = false;
+    bool closedDelivered_ = false;
 };
 
 } // namespace herald

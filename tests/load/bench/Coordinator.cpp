@@ -196,6 +196,7 @@ bool Coordinator::connectPopulation(const std::vector<long>& perWorker,
         .number("server_cpu_s", after.cpuSec - before.cpuSec)
         .number("server_cpu_us_per_connect",
                 ok ? (after.cpuSec - before.cpuSec) * 1e6 / double(ok) : 0)
+        .str("server_cpu_by_thread", threadSplit(before, after))
         .number("client_cpu_s", clientCpu() - clientBefore)
         .integer("server_rss_kb_before", before.rssKb)
         .integer("server_rss_kb_after", after.rssKb)
@@ -250,6 +251,7 @@ JsonObject Coordinator::teardown(int64_t deadline, std::string* summary) {
     const ProcSample after = server();
     result.integer("n", population_.ok)
         .number("server_cpu_s", after.cpuSec - before.cpuSec)
+        .str("server_cpu_by_thread", threadSplit(before, after))
         .number("seconds_to_zero", toZero)
         .boolean("count_reached_zero", count == 0)
         .integer("final_count", count)

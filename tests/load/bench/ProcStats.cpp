@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -10,15 +11,18 @@
 namespace bench {
 namespace {
 
-bool readCpu(pid_t pid, double* sec) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+bool readCpu(const std::string& statPath, double* sec, std::string* name = nullptr) {
+    std::ifstream in(statPath);
     std::string line;
     if (!std::getline(in, line))
         return false;
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const size_t close = line.rfind(')');
-    if (close == std::string::npos)
+    const size_t open = line.find('(');
+    if (close == std::string::npos || open == std::string::npos || open > close)
         return false;
+    if (name)
+        *name = line.substr(open + 1, close - open - 1);
     std::istringstream fields(line.substr(close + 2));
     std::string field;
     unsigned long long utime = 0, stime = 0;
@@ -52,14 +56,37 @@ ProcSample sampleProcesses(const std::vector<pid_t>& pids) {
     for (pid_t pid : pids) {
         double cpu = 0;
         int64_t rss = 0;
-        if (!readCpu(pid, &cpu) || !readRss(pid, &rss)) {
+        const std::string dir = "/proc/" + std::to_string(pid);
+        if (!readCpu(dir + "/stat", &cpu) || !readRss(pid, &rss)) {
             s.ok = false;
             continue;
         }
         s.cpuSec += cpu;
         s.rssKb += rss;
+        std::error_code error;
+        for (const auto& task : std::filesystem::directory_iterator(dir + "/task", error)) {
+            double taskCpu = 0;
+            std::string name;
+            if (readCpu(task.path().string() + "/stat", &taskCpu, &name))
+                s.threadCpuSec[name] += taskCpu;
+        }
     }
     return s;
+}
+
+std::string threadSplit(const ProcSample& before, const ProcSample& after) {
+    std::string text;
+    for (const auto& [name, sec] : after.threadCpuSec) {
+        const auto it = before.threadCpuSec.find(name);
+        const double used = sec - (it == before.threadCpuSec.end() ? 0 : it->second);
+        if (used < 0.005)
+            continue;
+        char item[96];
+        std::snprintf(item, sizeof item, "%s%s %.2f s", text.empty() ? "" : ", ", name.c_str(),
+                      used);
+        text += item;
+    }
+    return text;
 }
 
 std::vector<pid_t> parsePids(const std::string& text) {

@@ -185,6 +185,7 @@ bool Coordinator::runFanout(int64_t deadline) {
         .number("deliveries_per_s", rate)
         .number("server_cpu_s", cpu)
         .number("server_cpu_us_per_delivery", deliveries ? cpu * 1e6 / double(deliveries) : 0)
+        .str("server_cpu_by_thread", threadSplit(before, after))
         .number("client_cpu_s", clientCpu() - clientBefore)
         .integer("server_rss_kb_before", before.rssKb)
         .integer("server_rss_kb_peak", peakRss)
