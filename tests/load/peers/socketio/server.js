@@ -10,7 +10,7 @@
 //   POST /api/publish {"stream":"x","data":<any JSON>} -> 200 {"id","stream"}: io.to(room).emit
 //   GET /metrics -> "connections <open Engine.IO connections>"; GET /healthz once Redis is up
 // Usage: node server.js --port N --redis-url redis://127.0.0.1:6379 [--host 127.0.0.1]
-//        [--node-id a]
+//        [--node-id a] [--ping-interval MS]  (Engine.IO's heartbeat, default 25000 as shipped)
 const http = require('http');
 const { Server } = require('socket.io');
 const { createAdapter } = require('@socket.io/redis-adapter');
@@ -25,6 +25,7 @@ const port = Number(option('--port', '8091'));
 const host = option('--host', '127.0.0.1');
 const redisUrl = option('--redis-url', 'redis://127.0.0.1:6379');
 const nodeId = option('--node-id', 'sio');
+const pingInterval = Number(option('--ping-interval', '25000'));
 
 const STREAM = /^[A-Za-z0-9_:-]{1,128}$/;
 let nextId = 0;
@@ -75,7 +76,13 @@ server.keepAliveTimeout = 60000;
 
 // WebSocket only: the benchmark's client opens the WebSocket transport straight away, as a
 // socket.io-client with transports: ["websocket"] does.
-const io = new Server(server, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+const io = new Server(server, {
+  transports: ['websocket'],
+  serveClient: false,
+  perMessageDeflate: false,
+  pingInterval,
+  pingTimeout: Math.min(20000, pingInterval),
+});
 io.on('connection', (socket) => {
   socket.on('subscribe', (streams) => {
     const accepted = [];
