@@ -167,8 +167,9 @@ def extras_table(results):
     lat = [r for r in results if r.get("scenario") == "latency"]
     if lat:
         lines += ["| 2 nodes + one redis-server each, 1,000 msg/s on A: median of R (min-max), ratio "
-                  "to Herald | receivers | p50 ms | p99 ms | p99.9 ms | delivered / expected |",
-                  "|---|---|---|---|---|---|"]
+                  "to Herald | receivers | p50 ms | p99 ms | p99.9 ms | publishes answered 2xx / sent "
+                  "| delivered / expected |",
+                  "|---|---|---|---|---|---|---|"]
         for receivers in sorted({r["receivers"] for r in lat}):
             herald = {}
             for column in [c for c in COLUMNS if any(r.get("column") == c for r in lat)]:
@@ -186,13 +187,17 @@ def extras_table(results):
                     if column == "herald":
                         herald[k] = med
                     elif herald.get(k):
-                        cell += f", {med / herald[k]:.2g}x"
+                        ratio = med / herald[k]
+                        cell += f", {ratio:.2g}x" if ratio < 100 else f", {ratio:.0f}x"
                     cells.append(cell)
+                answered = sum(r.get("published", 0) for r in runs)
+                sent = answered + sum(r.get("failed_publishes", 0) for r in runs)
                 delivered = sum(r.get("deliveries", 0) for r in runs)
                 expected = sum(r.get("expected", 0) for r in runs)
                 mark = " !" if any(r.get("complete") is not True for r in runs) else ""
                 lines.append(f"| {COLUMNS[column]}, {len(runs)} run(s) | {receivers} | "
-                             + " | ".join(cells) + f" | {delivered:,} / {expected:,}{mark} |")
+                             + " | ".join(cells) + f" | {answered:,} / {sent:,} "
+                             f"| {delivered:,} / {expected:,}{mark} |")
     slow = [r for r in results if r.get("scenario") == "slow"]
     if slow:
         lines += ["", "| Herald, one of 50 subscribers stops reading (16 KB x 200 msg/s for 6 s) | server RSS growth (MB) "
