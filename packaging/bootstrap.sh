@@ -83,6 +83,9 @@ deps_test() {
   # The load tests' Node ws peer, at the version its package-lock.json pins.
   [ -f "$ROOT/tests/load/peers/node-ws/node_modules/ws/package.json" ] ||
     (cd "$ROOT/tests/load/peers/node-ws" && npm ci --no-audit --no-fund --loglevel=error)
+  # The load tests' Socket.IO peer (socket.io, @socket.io/redis-adapter, redis), as pinned.
+  [ -f "$ROOT/tests/load/peers/socketio/node_modules/@socket.io/redis-adapter/package.json" ] ||
+    (cd "$ROOT/tests/load/peers/socketio" && npm ci --no-audit --no-fund --loglevel=error)
   # ws_conformance: Node's ws as an independent WebSocket client, at its pinned version.
   [ -f "$ROOT/tests/integration/ws_conformance/node_modules/ws/package.json" ] ||
     (cd "$ROOT/tests/integration/ws_conformance" && npm ci --no-audit --no-fund --loglevel=error)

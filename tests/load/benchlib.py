@@ -17,6 +17,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 NODE_DIR = os.path.join(HERE, "peers", "node-ws")
+SOCKETIO_DIR = os.path.join(HERE, "peers", "socketio")
+SOCKETIO_PACKAGES = ("socket.io", "@socket.io/redis-adapter", "redis")
 
 
 class BenchError(Exception):
@@ -188,6 +190,39 @@ def start_node(cork, core=0, log_dir=None):
     port = free_port()
     cmd = ["node", os.path.join(NODE_DIR, "server.js"), "--port", str(port)] + (["--cork"] if cork else [])
     s = Server("node-cork" if cork else "node", cmd, lambda: http_get(port, "/healthz")[0] == 200,
+               core=core, log_dir=log_dir)
+    s.port = port
+    return s.wait_ready()
+
+
+def socketio_available():
+    return bool(shutil.which("node")) and all(
+        os.path.exists(os.path.join(SOCKETIO_DIR, "node_modules", p, "package.json"))
+        for p in SOCKETIO_PACKAGES)
+
+
+def socketio_versions():
+    """"socket.io 4.8.1, @socket.io/redis-adapter 8.3.0, redis 4.7.1" as installed."""
+    found = []
+    for p in SOCKETIO_PACKAGES:
+        try:
+            with open(os.path.join(SOCKETIO_DIR, "node_modules", p, "package.json")) as f:
+                found.append(f"{p} {json.load(f)['version']}")
+        except (OSError, ValueError, KeyError):
+            found.append(f"{p} ?")
+    return ", ".join(found)
+
+
+def start_socketio(redis_port, node_id, core=0, log_dir=None):
+    """One Socket.IO node of the pair that shares redis_port through the Redis adapter."""
+    if not socketio_available():
+        raise BenchError("the Socket.IO peer is not installed: apt-get install nodejs npm; "
+                         f"cd {SOCKETIO_DIR} && npm ci (run_bench.py and packaging/bootstrap.sh "
+                         "deps do both)")
+    port = free_port()
+    cmd = ["node", os.path.join(SOCKETIO_DIR, "server.js"), "--port", str(port), "--redis-url",
+           f"redis://127.0.0.1:{redis_port}", "--node-id", node_id]
+    s = Server(f"socketio-{node_id}", cmd, lambda: http_get(port, "/healthz")[0] == 200,
                core=core, log_dir=log_dir)
     s.port = port
     return s.wait_ready()

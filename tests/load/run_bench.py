@@ -2,14 +2,16 @@
 """The whole comparison of docs/benchmarks.md in one command: Herald, nginx + nchan and the Node
 ws peer (uncorked and corked) side by side, each server pinned to core 0 and herald-bench to
 core 1, interleaved over R rounds, then a markdown table of medians (min-max) with ratios
-against Herald. Herald alone also runs the slow-reader and the two-node latency scenarios (with
-a real redis-server).
+against Herald. Herald alone also runs the slow-reader scenario; the two-node latency scenario
+(two nodes sharing a real redis-server) runs for Herald and, right after it in the same round,
+for Socket.IO with @socket.io/redis-adapter (peer `socketio`, in the latency table only).
 
     /usr/bin/python3 tests/load/run_bench.py [--build-dir build] [--rounds 3]
-        [--sizes 19000,1000] [--peers herald,nchan,node,node-cork] [--budget-min 75]
+        [--sizes 19000,1000] [--peers herald,nchan,node,node-cork,socketio] [--budget-min 75]
 
 Installs what the peers need when it is missing (Debian's nginx-light, libnginx-mod-nchan,
-nodejs, npm; `npm ci` of the pinned ws), which needs root; fails with a clear message otherwise.
+nodejs, npm; `npm ci` of the pinned ws, and of the pinned socket.io, @socket.io/redis-adapter
+and redis), which needs root; fails with a clear message otherwise.
 Every server listens on 127.0.0.1 and is stopped afterwards; the run stops at --budget-min.
 Results: <out>/results.jsonl (every scenario object) and <out>/table.md.
 """
@@ -26,7 +28,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(benchlib.HERE, "..", ".."))
-COLUMNS = {"herald": "Herald", "nchan": "nginx + nchan", "node": "Node ws", "node-cork": "Node ws corked"}
+COLUMNS = {"herald": "Herald", "nchan": "nginx + nchan", "node": "Node ws", "node-cork": "Node ws corked",
+           "socketio": "Socket.IO + redis-adapter"}
+# Peers that only run the two-node latency case (not the population table).
+LATENCY_ONLY = ("socketio",)
 
 # (scenario, field, row title, scale, format)
 ROWS = [
@@ -68,7 +73,7 @@ def ensure_peers(peers):
     packages = []
     if "nchan" in peers and not benchlib.nchan_available():
         packages += ["nginx-light", "libnginx-mod-nchan"]
-    if any(p.startswith("node") for p in peers):
+    if any(p.startswith("node") or p == "socketio" for p in peers):
         if not shutil.which("node"):
             packages.append("nodejs")
         if not shutil.which("npm"):
@@ -87,10 +92,15 @@ def ensure_peers(peers):
     if any(p.startswith("node") for p in peers) and not benchlib.node_available():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
                        cwd=benchlib.NODE_DIR, check=True)
+    if "socketio" in peers and not benchlib.socketio_available():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                       cwd=benchlib.SOCKETIO_DIR, check=True)
     if "nchan" in peers and not benchlib.nchan_available():
         raise benchlib.BenchError(f"nchan module still missing ({benchlib.NCHAN_MODULE})")
     if any(p.startswith("node") for p in peers) and not benchlib.node_available():
         raise benchlib.BenchError("the Node ws peer is still not installed")
+    if "socketio" in peers and not benchlib.socketio_available():
+        raise benchlib.BenchError(f"the Socket.IO peer is still not installed ({benchlib.SOCKETIO_DIR})")
 
 
 def start_peer(peer, log_dir):
@@ -99,6 +109,14 @@ def start_peer(peer, log_dir):
     if peer == "nchan":
         return benchlib.start_nchan(core=0, log_dir=log_dir)
     return benchlib.start_node(peer == "node-cork", core=0, log_dir=log_dir)
+
+
+def node_version():
+    try:
+        return subprocess.run(["node", "--version"], stdout=subprocess.PIPE, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def machine():
@@ -148,17 +166,38 @@ def extras_table(results):
     lines = []
     lat = [r for r in results if r.get("scenario") == "latency"]
     if lat:
-        lines += ["| Herald, 2 nodes + Redis, 1,000 msg/s on A | receivers | p50 ms | p99 ms | p99.9 ms "
-                  "| delivered / expected |", "|---|---|---|---|---|---|"]
+        lines += ["| 2 nodes + one redis-server each, 1,000 msg/s on A: median of R (min-max), ratio "
+                  "to Herald | receivers | p50 ms | p99 ms | p99.9 ms | publishes answered 2xx / sent "
+                  "| delivered / expected |",
+                  "|---|---|---|---|---|---|---|"]
         for receivers in sorted({r["receivers"] for r in lat}):
-            runs = [r for r in lat if r["receivers"] == receivers]
-            med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
-            span = lambda k: f"{fmt(med(k), 'num')} ({fmt(min(r[k] for r in runs), 'num')}-" \
-                             f"{fmt(max(r[k] for r in runs), 'num')})"  # noqa: E731
-            delivered = sum(r["deliveries"] for r in runs)
-            expected = sum(r["expected"] for r in runs)
-            lines.append(f"| median of {len(runs)} (min-max) | {receivers} | {span('p50_ms')} | "
-                         f"{span('p99_ms')} | {span('p999_ms')} | {delivered:,} / {expected:,} |")
+            herald = {}
+            for column in [c for c in COLUMNS if any(r.get("column") == c for r in lat)]:
+                runs = [r for r in lat if r["receivers"] == receivers and r.get("column") == column]
+                if not runs:
+                    continue
+                cells = []
+                for k in ("p50_ms", "p99_ms", "p999_ms"):
+                    values = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
+                    if not values:
+                        cells.append("-")
+                        continue
+                    med = statistics.median(values)
+                    cell = f"{fmt(med, 'num')} ({fmt(min(values), 'num')}-{fmt(max(values), 'num')})"
+                    if column == "herald":
+                        herald[k] = med
+                    elif herald.get(k):
+                        ratio = med / herald[k]
+                        cell += f", {ratio:.2g}x" if ratio < 100 else f", {ratio:.0f}x"
+                    cells.append(cell)
+                answered = sum(r.get("published", 0) for r in runs)
+                sent = answered + sum(r.get("failed_publishes", 0) for r in runs)
+                delivered = sum(r.get("deliveries", 0) for r in runs)
+                expected = sum(r.get("expected", 0) for r in runs)
+                mark = " !" if any(r.get("complete") is not True for r in runs) else ""
+                lines.append(f"| {COLUMNS[column]}, {len(runs)} run(s) | {receivers} | "
+                             + " | ".join(cells) + f" | {answered:,} / {sent:,} "
+                             f"| {delivered:,} / {expected:,}{mark} |")
     slow = [r for r in results if r.get("scenario") == "slow"]
     if slow:
         lines += ["", "| Herald, one of 50 subscribers stops reading (16 KB x 200 msg/s for 6 s) | server RSS growth (MB) "
@@ -176,12 +215,14 @@ def main():
     parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sizes", default="19000,1000")
-    parser.add_argument("--peers", default="herald,nchan,node,node-cork")
+    parser.add_argument("--peers", default="herald,nchan,node,node-cork,socketio",
+                        help="socketio runs the two-node latency case only")
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--bursts", type=int, default=2)
     parser.add_argument("--scenarios", default="connect,idle,broadcast,fanout",
                         help="population scenarios run for every server")
-    parser.add_argument("--no-extras", action="store_true", help="skip Herald's slow and latency runs")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the slow and the two-node latency runs")
     parser.add_argument("--budget-min", type=float, default=75)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -225,7 +266,9 @@ def main():
     for rnd in range(args.rounds):
         for size in sizes:
             # Interleaved, and each round starts with another server, so no one always goes first.
-            order = peers[rnd % len(peers):] + peers[:rnd % len(peers)]
+            population = [p for p in peers if p not in LATENCY_ONLY]
+            order = population[rnd % len(population):] + population[:rnd % len(population)] \
+                if population else []
             for peer in order:
                 if remaining() < 60:
                     incomplete.append(f"{peer}@{size} round {rnd + 1}: budget spent")
@@ -244,41 +287,67 @@ def main():
                 if rc != 0:
                     incomplete.append(f"{peer}@{size} round {rnd + 1}: herald-bench exit {rc}")
                 record(res, column=peer, size=size, round=rnd + 1)
-        if args.no_extras or "herald" not in peers or remaining() < 120:
+        if args.no_extras or remaining() < 120:
             continue
-        server = benchlib.start_herald(BIN, core=0, log_dir=out)
-        try:
-            rc, res = benchlib.run_bench(BIN, [
-                "--target", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
-                "--n", "50", "--scenarios", "slow", "--slow-rate", "200", "--slow-payload", "16384",
-                "--duration", "6",
-                "--timeout", "120", "--label", f"round {rnd + 1}"], timeout=min(remaining(), 200))
-        finally:
-            server.stop()
-        record(res, column="herald", round=rnd + 1)
-        redis = benchlib.start_redis(core=0, log_dir=out)
-        url = ["--redis-url", f"redis://127.0.0.1:{redis.port}"]
-        nodes = []
-        try:
-            nodes = [benchlib.start_herald(BIN, url + ["--node-id", n], core=0, log_dir=out, name=f"herald-{n}")
-                     for n in ("a", "b")]
-            for receivers in (20, 200):
+        if "herald" in peers:
+            server = benchlib.start_herald(BIN, core=0, log_dir=out)
+            try:
                 rc, res = benchlib.run_bench(BIN, [
-                    "--target", f"127.0.0.1:{nodes[0].port}", "--target-b", f"127.0.0.1:{nodes[1].port}",
-                    "--server-pid", str(nodes[0].proc.pid), "--server-pid-b", str(nodes[1].proc.pid),
-                    "--scenarios", "latency", "--receivers", str(receivers), "--rate", "1000",
-                    "--duration", "10", "--timeout", "120", "--label", f"round {rnd + 1}"],
-                    timeout=min(remaining(), 200))
-                record(res, column="herald", round=rnd + 1)
-        finally:
-            for s in nodes + [redis]:
-                s.stop()
+                    "--target", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
+                    "--n", "50", "--scenarios", "slow", "--slow-rate", "200", "--slow-payload", "16384",
+                    "--duration", "6",
+                    "--timeout", "120", "--label", f"round {rnd + 1}"], timeout=min(remaining(), 200))
+            finally:
+                server.stop()
+            record(res, column="herald", round=rnd + 1)
+        # The two-node case: Herald, then Socket.IO with its Redis adapter, each pair on a fresh
+        # redis-server, nodes and Redis pinned to core 0 as the servers above.
+        clusters = []
+        if "herald" in peers:
+            clusters.append(("herald", lambda port, n: benchlib.start_herald(
+                BIN, ["--redis-url", f"redis://127.0.0.1:{port}", "--node-id", n], core=0,
+                log_dir=out, name=f"herald-{n}")))
+        if "socketio" in peers:
+            clusters.append(("socketio", lambda port, n: benchlib.start_socketio(
+                port, n, core=0, log_dir=out)))
+        for column, start_node in clusters:
+            if remaining() < 60:
+                incomplete.append(f"{column} latency round {rnd + 1}: budget spent")
+                continue
+            servers = []
+            try:
+                redis = benchlib.start_redis(core=0, log_dir=out)
+                servers.append(redis)
+                for n in ("a", "b"):
+                    servers.append(start_node(redis.port, n))
+                nodes = servers[1:]
+                for receivers in (20, 200):
+                    rc, res = benchlib.run_bench(BIN, [
+                        "--peer", column, "--target", f"127.0.0.1:{nodes[0].port}",
+                        "--target-b", f"127.0.0.1:{nodes[1].port}",
+                        "--server-pid", str(nodes[0].proc.pid), "--server-pid-b", str(nodes[1].proc.pid),
+                        "--scenarios", "latency", "--receivers", str(receivers), "--rate", "1000",
+                        "--duration", "10", "--timeout", "120", "--label", f"round {rnd + 1}"],
+                        timeout=min(remaining(), 200))
+                    if rc != 0:
+                        incomplete.append(f"{column} latency {receivers} round {rnd + 1}: "
+                                          f"herald-bench exit {rc}")
+                    record(res, column=column, round=rnd + 1)
+            except benchlib.BenchError as e:
+                incomplete.append(f"{column} latency round {rnd + 1}: {e}")
+                print(f"run_bench: {column} latency: {e}", file=sys.stderr)
+            finally:
+                for s in reversed(servers):
+                    s.stop()
     jsonl.close()
 
     text = [f"Machine: {info}.", f"Command: /usr/bin/python3 tests/load/run_bench.py --rounds {args.rounds} "
             f"--sizes {args.sizes} --peers {args.peers} --scenarios {args.scenarios}", ""]
-    for size in sizes:
-        text += [table(results, size, peers), ""]
+    if "socketio" in peers:
+        text += [f"Socket.IO peer: {benchlib.socketio_versions()}, Node {node_version()}.", ""]
+    population = [p for p in peers if p not in LATENCY_ONLY]
+    for size in sizes if population else []:
+        text += [table(results, size, population), ""]
     extras = extras_table(results)
     if extras:
         text += [extras, ""]

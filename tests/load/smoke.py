@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Smoke run of herald-bench (ctest load_smoke): every scenario against a real herald-server (and
-a real redis-server for the two-node `latency` scenario), then the peers when they are installed,
-with tiny sizes. Checks that each result is produced and adds up (everything expected delivered,
+a real redis-server for the two-node `latency` scenario), then the peers when they are installed
+(the Socket.IO pair through its Redis adapter: `latency` only), with tiny sizes. Checks that each result is produced and adds up (everything expected delivered,
 the slow reader closed with 4009); it checks no timing.
 
     /usr/bin/python3 tests/load/smoke.py --bin-dir build/bin
@@ -64,6 +64,29 @@ def population_args(server, extra=()):
             "--timeout", "60", "--procs", "2"] + list(extra)
 
 
+def check_cluster(who, bin_dir, kind, start_node, logs, servers):
+    """Two nodes through a real Redis: publish on A, receive on A and B."""
+    redis = benchlib.start_redis(core=None, log_dir=logs)
+    servers.append(redis)
+    a = start_node(redis.port, "a")
+    servers.append(a)
+    b = start_node(redis.port, "b")
+    servers.append(b)
+    rc, res = benchlib.run_bench(bin_dir, [
+        "--peer", kind, "--target", f"127.0.0.1:{a.port}", "--target-b", f"127.0.0.1:{b.port}",
+        "--server-pid", str(a.proc.pid), "--server-pid-b", str(b.proc.pid),
+        "--scenarios", "latency", "--receivers", "10", "--rate", "200", "--duration", "2",
+        "--timeout", "90"], timeout=200, core=None)
+    lat = by_scenario(res).get("latency", {})
+    check(f"{who} cluster exit code", rc == 0, f"herald-bench exited {rc}")
+    check(f"{who} cluster latency", lat.get("complete") is True and lat.get("published") == 400
+          and lat.get("deliveries") == lat.get("expected") == 4000
+          and lat.get("deliveries_a") == lat.get("deliveries_b") == 2000
+          and 0 <= lat.get("p50_ms", -1) <= lat.get("p99_ms", -1), lat)
+    for s in (a, b, redis):
+        s.stop()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", default=os.environ.get("HERALD_BIN_DIR", "build/bin"))
@@ -84,28 +107,15 @@ def main():
         h.stop()
 
         # Two nodes through a real Redis: publish on A, receive on A and B.
-        redis = benchlib.start_redis(core=None, log_dir=logs.name)
-        servers.append(redis)
-        url = ["--redis-url", f"redis://127.0.0.1:{redis.port}"]
-        a = benchlib.start_herald(bin_dir, url + ["--node-id", "a"], core=None, log_dir=logs.name,
-                               name="herald-a")
-        servers.append(a)
-        b = benchlib.start_herald(bin_dir, url + ["--node-id", "b"], core=None, log_dir=logs.name,
-                               name="herald-b")
-        servers.append(b)
-        rc, res = benchlib.run_bench(bin_dir, [
-            "--target", f"127.0.0.1:{a.port}", "--target-b", f"127.0.0.1:{b.port}",
-            "--server-pid", str(a.proc.pid), "--server-pid-b", str(b.proc.pid),
-            "--scenarios", "latency", "--receivers", "10", "--rate", "200", "--duration", "2",
-            "--timeout", "90"], timeout=200, core=None)
-        lat = by_scenario(res).get("latency", {})
-        check("herald cluster exit code", rc == 0, f"herald-bench exited {rc}")
-        check("herald cluster latency", lat.get("complete") is True and lat.get("published") == 400
-              and lat.get("deliveries") == lat.get("expected") == 4000
-              and lat.get("deliveries_a") == lat.get("deliveries_b") == 2000
-              and 0 <= lat.get("p50_ms", -1) <= lat.get("p99_ms", -1), lat)
-        for s in (a, b, redis):
-            s.stop()
+        check_cluster("herald", bin_dir, "herald", lambda port, n: benchlib.start_herald(
+            bin_dir, ["--redis-url", f"redis://127.0.0.1:{port}", "--node-id", n], core=None,
+            log_dir=logs.name, name=f"herald-{n}"), logs.name, servers)
+        # The same with Socket.IO and its Redis adapter, in Socket.IO's own dialect.
+        if benchlib.socketio_available():
+            check_cluster("socketio", bin_dir, "socketio", lambda port, n: benchlib.start_socketio(
+                port, n, core=None, log_dir=logs.name), logs.name, servers)
+        else:
+            print("smoke: Socket.IO peer not installed: socketio not part of this run", file=sys.stderr)
 
         # The peers, when installed (run_bench.py insists on them; the smoke says what it left).
         peers = []

@@ -1,8 +1,10 @@
 // herald-bench's own parts that decide what it counts: the server-frame reader (fragments,
 // control frames between fragments, extended lengths, protocol violations), the handshake
-// accept value, masking, the latency histogram and the peers' delivery parsing.
+// accept value, masking, the latency histogram, the peers' delivery parsing and the Socket.IO
+// dialect's packets.
 #include "tests/load/bench/Histogram.h"
 #include "tests/load/bench/Peer.h"
+#include "tests/load/bench/SocketIo.h"
 #include "tests/load/bench/WsCodec.h"
 
 #include <QTest>
@@ -131,6 +133,44 @@ private Q_SLOTS:
         QVERIFY(Peer::parseDelivery(R"({"event":"message","data":{"t":1.5e+12}})", &t));
         QCOMPARE(t, int64_t(1500000000000));
         QVERIFY(!Peer::parseDelivery(R"({"event":"welcome","t":1})", &t));
+        // Socket.IO's "message" event carries the same fields.
+        QVERIFY(Peer::parseDelivery(
+            R"(42["message",{"stream":"public.b","id":"a-1","data":{"s":3,"t":7654321,"p":"x"}}])",
+            &t));
+        QCOMPARE(t, int64_t(7654321));
+        QVERIFY(!Peer::parseDelivery(R"(42["messages",{"data":{"t":1}}])", &t));
+        QVERIFY(!Peer::parseDelivery(R"(42["subscribed",{"t":1}])", &t));
+    }
+
+    void socketIoDialect() {
+        QCOMPARE(sio::classify(R"(0{"sid":"x","upgrades":[],"pingInterval":25000})"),
+                 sio::Packet::Open);
+        QCOMPARE(sio::classify("2"), sio::Packet::Ping);
+        QCOMPARE(sio::classify("2probe"), sio::Packet::Other);
+        QCOMPARE(sio::classify(R"(40{"sid":"y"})"), sio::Packet::Connected);
+        QCOMPARE(sio::classify(R"(44{"message":"no"})"), sio::Packet::ConnectRefused);
+        QCOMPARE(sio::classify(R"(42["message",{}])"), sio::Packet::Event);
+        QCOMPARE(sio::classify(""), sio::Packet::Other);
+        QCOMPARE(sio::event("subscribe", R"("bench")"), std::string(R"(42["subscribe","bench"])"));
+        QVERIFY(sio::isEvent(R"(42["subscribed",{"streams":["public.bench"]}])", "subscribed"));
+        QVERIFY(sio::isEvent(R"(42["subscribed"])", "subscribed"));
+        QVERIFY(!sio::isEvent(R"(42["subscribed2",{}])", "subscribed"));
+        QVERIFY(!sio::isEvent(R"(43["subscribed",{}])", "subscribed"));
+        QVERIFY(!sio::isEvent("42[\"sub", "subscribed")); // cut short
+
+        Peer peer;
+        QVERIFY(Peer::fromName("socketio", &peer));
+        QVERIFY(peer.hasSession());
+        peer.setStream("bench");
+        QCOMPARE(peer.subscribeMessage(), std::string(R"(42["subscribe","bench"])"));
+        QVERIFY(peer.upgradeRequest("127.0.0.1:1", "k")
+                    .starts_with("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"));
+        QVERIFY(peer.completesSubscription(R"(42["subscribed",{"streams":["public.bench"]}])"));
+        QVERIFY(!peer.completesSubscription(R"(40{"sid":"y"})"));
+        QVERIFY(Peer::isRefusal(R"(42["error",{"code":"bad_stream"}])"));
+        QCOMPARE(peer.parseCount("connections 12\n"), 12L);
+        // The publish goes to the same HTTP API as Herald's.
+        QVERIFY(peer.publishRequest("127.0.0.1:1", 1, 5, 100).starts_with("POST /api/publish "));
     }
 };
 

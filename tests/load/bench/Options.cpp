@@ -8,7 +8,9 @@ namespace bench {
 const char* usage() {
     return R"(herald-bench: load generator for Herald and its peers (WebSocket fan-out servers).
 Usage: herald-bench --target HOST:PORT [options]
-  --peer herald|nchan|node   the server's protocol adapter (default herald)
+  --peer herald|nchan|node|socketio
+                             the server's protocol adapter (default herald); socketio:
+                             Socket.IO v4 (Engine.IO 4 over WebSocket), see SocketIo.h
   --target HOST:PORT[,...]   the server (node A; hold: every node, comma-separated);
                              loopback only
   --target-b HOST:PORT       node B of a cluster (latency scenario)

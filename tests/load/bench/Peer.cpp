@@ -1,5 +1,7 @@
 #include "Peer.h"
 
+#include "SocketIo.h"
+
 #include <charconv>
 #include <cstdlib>
 
@@ -12,6 +14,8 @@ bool Peer::fromName(std::string_view name, Peer* out) {
         out->kind_ = Kind::Nchan;
     else if (name == "node")
         out->kind_ = Kind::Node;
+    else if (name == "socketio")
+        out->kind_ = Kind::SocketIo;
     else
         return false;
     return true;
@@ -25,12 +29,16 @@ const char* Peer::name() const {
         return "nchan";
     case Kind::Node:
         return "node";
+    case Kind::SocketIo:
+        return "socketio";
     }
     return "?";
 }
 
 std::string Peer::upgradeRequest(const std::string& hostPort, const std::string& key) const {
-    const std::string path = kind_ == Kind::Nchan ? "/sub/" + stream_ : "/public";
+    const std::string path = kind_ == Kind::Nchan      ? "/sub/" + stream_
+                             : kind_ == Kind::SocketIo ? std::string(sio::kPath)
+                                                       : "/public";
     return "GET " + path + " HTTP/1.1\r\nHost: " + hostPort +
            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
            "\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -39,15 +47,24 @@ std::string Peer::upgradeRequest(const std::string& hostPort, const std::string&
 std::string Peer::subscribeMessage() const {
     if (kind_ == Kind::Nchan)
         return {};
+    if (kind_ == Kind::SocketIo)
+        return sio::event("subscribe", "\"" + stream_ + "\"");
     return R"({"event":"subscribe","streams":[")" + stream_ + "\"]}";
 }
 
 bool Peer::completesSubscription(std::string_view text) const {
+    if (kind_ == Kind::SocketIo)
+        return sio::isEvent(text, "subscribed");
     return kind_ == Kind::Nchan || text.find(R"("event":"subscribed")") != std::string_view::npos;
 }
 
 bool Peer::isRefusal(std::string_view text) {
-    return text.find(R"("event":"error")") != std::string_view::npos;
+    return text.find(R"("event":"error")") != std::string_view::npos || sio::isEvent(text, "error");
+}
+
+bool Peer::isMessage(std::string_view text) {
+    return text.find(R"("event":"message")") != std::string_view::npos ||
+           sio::isEvent(text, "message");
 }
 
 std::string Peer::publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,
@@ -77,11 +94,11 @@ std::string Peer::countRequest(const std::string& hostPort) const {
 }
 
 long Peer::parseCount(std::string_view body) const {
-    // Herald: Prometheus "herald_connections 12"; the Node peer: "connections 12";
+    // Herald: Prometheus "herald_connections 12"; the Node and Socket.IO peers: "connections 12";
     // nchan_stub_status: "subscribers: 12".
-    std::string_view key = kind_ == Kind::Herald ? "herald_connections "
-                           : kind_ == Kind::Node ? "connections "
-                                                 : "subscribers: ";
+    std::string_view key = kind_ == Kind::Herald  ? "herald_connections "
+                           : kind_ == Kind::Nchan ? "subscribers: "
+                                                  : "connections ";
     size_t at = 0;
     while ((at = body.find(key, at)) != std::string_view::npos) {
         if (at == 0 || body[at - 1] == '\n') {
@@ -99,7 +116,7 @@ long Peer::parseCount(std::string_view body) const {
 }
 
 bool Peer::parseDelivery(std::string_view text, int64_t* sentNs) {
-    if (text.find(R"("event":"message")") == std::string_view::npos)
+    if (!isMessage(text))
         return false;
     const size_t at = text.find("\"t\":");
     if (at == std::string_view::npos)

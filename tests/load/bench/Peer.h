@@ -2,7 +2,10 @@
 // subscribes, how a message is published, and where the open connections are counted. Herald
 // and the Node peer speak Herald's protocol (docs/protocol.md); nchan subscribes by URL and
 // publishes the request body as the message, so the tool posts Herald's envelope as the body
-// and every server sends frames of about the same size.
+// and every server sends frames of about the same size. The Socket.IO peer (two nodes with the
+// Redis adapter) is reached in Socket.IO's own dialect (SocketIo.h): the WebSocket carries an
+// Engine.IO session, subscribing is a "subscribe" event and deliveries are "message" events with
+// the same stream, id and data.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +16,14 @@ namespace bench {
 
 class Peer {
 public:
-    enum class Kind { Herald, Nchan, Node };
+    enum class Kind { Herald, Nchan, Node, SocketIo };
 
-    // "herald", "nchan" or "node"; false for anything else.
+    // "herald", "nchan", "node" or "socketio"; false for anything else.
     static bool fromName(std::string_view name, Peer* out);
     const char* name() const;
+    // Socket.IO: the WebSocket first carries a session handshake (SocketIo.h), and the
+    // subscribe message goes once the namespace is connected, not right after the upgrade.
+    bool hasSession() const { return kind_ == Kind::SocketIo; }
 
     void setStream(std::string stream) { stream_ = std::move(stream); }
     const std::string& stream() const { return stream_; }
@@ -29,6 +35,8 @@ public:
     bool completesSubscription(std::string_view text) const;
     // A server message that refuses it.
     static bool isRefusal(std::string_view text);
+    // A server message that is a delivery (Herald's envelope or Socket.IO's "message" event).
+    static bool isMessage(std::string_view text);
 
     // One POST publishing a message of about payloadBytes that carries its send time.
     std::string publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,

@@ -1,5 +1,7 @@
 #include "Subscriber.h"
 
+#include "SocketIo.h"
+
 #include <cerrno>
 #include <strings.h>
 #include <sys/epoll.h>
@@ -193,13 +195,43 @@ bool Subscriber::takeHandshake() {
         ctx_.owner.onReady(*this);
     } else {
         state_ = State::Subscribing;
-        std::string frame;
-        appendClientFrame(frame, kText, subscribe, uint32_t(ctx_.rng.next()));
-        send(frame);
+        if (!ctx_.peer.hasSession()) // else once the session is open (onSessionFrame)
+            sendText(subscribe);
     }
     if (!rest.empty() && fd_ >= 0)
         feedFrames(rest.data(), rest.size());
     return true;
+}
+
+void Subscriber::sendText(std::string_view text) {
+    std::string frame;
+    appendClientFrame(frame, kText, text, uint32_t(ctx_.rng.next()));
+    send(frame);
+}
+
+bool Subscriber::onSessionFrame(std::string_view payload) {
+    switch (sio::classify(payload)) {
+    case sio::Packet::Open:
+        sendText(sio::kConnect);
+        return true;
+    case sio::Packet::Ping:
+        sendText(sio::kPong);
+        return true;
+    case sio::Packet::Connected:
+        if (state_ == State::Subscribing)
+            sendText(ctx_.owner.subscribeFor(*this, ctx_.peer));
+        return true;
+    case sio::Packet::ConnectRefused:
+        if (state_ == State::Ready)
+            finishClose(1008);
+        else
+            fail("Socket.IO connect refused");
+        return true;
+    case sio::Packet::Event:
+    case sio::Packet::Other:
+        break;
+    }
+    return false;
 }
 
 void Subscriber::feedFrames(const char* data, size_t len) {
@@ -232,6 +264,8 @@ void Subscriber::feedFrames(const char* data, size_t len) {
 void Subscriber::onFrame(Opcode opcode, std::string_view payload) {
     switch (opcode) {
     case kText:
+        if (ctx_.peer.hasSession() && onSessionFrame(payload))
+            break;
         if (state_ == State::Ready) {
             ctx_.owner.onText(*this, payload, nowNs() - ctx_.epochNs);
         } else if (state_ == State::Subscribing) {
@@ -239,7 +273,7 @@ void Subscriber::onFrame(Opcode opcode, std::string_view payload) {
                 state_ = State::Ready;
                 ctx_.owner.onSubscribed(*this, payload);
                 ctx_.owner.onReady(*this);
-            } else if (payload.find(R"("event":"message")") != std::string_view::npos) {
+            } else if (Peer::isMessage(payload)) {
                 // A message that overtook the answer is a message all the same.
                 ctx_.owner.onText(*this, payload, nowNs() - ctx_.epochNs);
             } else if (Peer::isRefusal(payload)) {

@@ -87,6 +87,10 @@ private:
     bool takeHandshake(); // false: failed
     void feedFrames(const char* data, size_t len);
     void send(std::string_view bytes);
+    void sendText(std::string_view text);
+    // Socket.IO's session packets (SocketIo.h): answers the open and pings, subscribes once the
+    // namespace is connected. False for anything else (events go the usual way).
+    bool onSessionFrame(std::string_view payload);
     void flush();
     void fail(const char* why);
     void finishClose(int code);

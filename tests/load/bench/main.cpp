@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     }
     bench::Peer peer;
     if (!bench::Peer::fromName(options.peer, &peer)) {
-        std::fprintf(stderr, "herald-bench: unknown peer %s (herald, nchan, node)\n",
+        std::fprintf(stderr, "herald-bench: unknown peer %s (herald, nchan, node, socketio)\n",
                      options.peer.c_str());
         return 2;
     }
