@@ -12,7 +12,7 @@ namespace herald {
 
 // Everything a node is told at start. Filled once by loadConfig() from defaults <- --config FILE
 // <- HERALD_* environment <- command line, then passed by const reference; never global.
-// One worker per core, at most 16 (server/WorkerPool.h).
+// One worker per core, at most 16, and none on a single core (server/WorkerPool.h).
 int defaultWorkers();
 
 struct Config {

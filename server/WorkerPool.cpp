@@ -77,6 +77,13 @@ void WorkerPool::stageSend(int worker, WorkerLink* link, const Frame& frame) {
         auto* send = std::get_if<order::Send>(&staged.back());
         if (send && send->frame.bytes().constData() == frame.bytes().constData()) {
             send->links.push_back(link);
+            // A message's first recipients do not wait until its last ones are staged: once a
+            // pass, the worker gets the first few at once (as WriteBatcher writes them at once).
+            Slot& slot = *slots_[static_cast<size_t>(worker)];
+            if (slot.eager && send->links.size() == kEagerRecipients) {
+                slot.eager = false;
+                give(slot);
+            }
             return;
         }
     }
@@ -94,13 +101,17 @@ void WorkerPool::scheduleHandOff() {
 void WorkerPool::handOff() {
     handOffPosted_ = false;
     for (auto& slot : slots_) {
-        if (slot->staged.empty())
-            continue;
-        for (WorkerOrder& order : slot->staged)
-            if (auto* send = std::get_if<order::Send>(&order))
-                send->frame = send->frame.detached(); // drops this thread's reference here
-        slot->worker->give(slot->staged);
+        slot->eager = true;
+        if (!slot->staged.empty())
+            give(*slot);
     }
+}
+
+void WorkerPool::give(Slot& slot) {
+    for (WorkerOrder& order : slot.staged)
+        if (auto* send = std::get_if<order::Send>(&order))
+            send->frame = send->frame.detached(); // drops this thread's reference here
+    slot.worker->give(slot.staged);
 }
 
 WorkerTransport::~WorkerTransport() {

@@ -51,9 +51,13 @@ private:
         ConnectionWorker* worker = nullptr; // lives in `thread`, deletes itself when it ends
         std::vector<WorkerOrder> staged;
         qint64 connections = 0;
+        bool eager = true; // the first fan-out of this pass may still go early
     };
+    // How many recipients of a fan-out a worker gets before the rest are staged.
+    static constexpr size_t kEagerRecipients = 32;
     void scheduleHandOff();
     void handOff();
+    void give(Slot& slot);
 
     std::vector<std::unique_ptr<Slot>> slots_;
     bool handOffPosted_ = false;

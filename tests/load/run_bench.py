@@ -28,7 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(benchlib.HERE, "..", ".."))
-COLUMNS = {"herald": "Herald", "nchan": "nginx + nchan", "node": "Node ws", "node-cork": "Node ws corked",
+COLUMNS = {"herald": "Herald", "herald-w1": "Herald, 1 worker (1 core)",
+           "herald-w2": "Herald, 2 workers (2 cores)",
+           "nchan": "nginx + nchan", "node": "Node ws", "node-cork": "Node ws corked",
            "socketio": "Socket.IO + redis-adapter"}
 # Peers that only run the two-node latency case (not the population table).
 LATENCY_ONLY = ("socketio",)
@@ -104,8 +106,15 @@ def ensure_peers(peers):
 
 
 def start_peer(peer, log_dir):
+    # Herald on one core keeps its connections on the main thread (workers 0, what it does on a
+    # one-core machine); herald-w1 adds one worker thread on that same core; herald-w2 has 2
+    # workers and both cores, so it shares the second core with the load client.
     if peer == "herald":
-        return benchlib.start_herald(BIN, core=0, log_dir=log_dir)
+        return benchlib.start_herald(BIN, ["--workers", "0"], core=0, log_dir=log_dir)
+    if peer == "herald-w1":
+        return benchlib.start_herald(BIN, ["--workers", "1"], core=0, log_dir=log_dir, name=peer)
+    if peer == "herald-w2":
+        return benchlib.start_herald(BIN, ["--workers", "2"], core=None, log_dir=log_dir, name=peer)
     if peer == "nchan":
         return benchlib.start_nchan(core=0, log_dir=log_dir)
     return benchlib.start_node(peer == "node-cork", core=0, log_dir=log_dir)
@@ -275,7 +284,8 @@ def main():
                     continue
                 server = start_peer(peer, out)
                 try:
-                    kind = "node" if peer.startswith("node") else peer
+                    kind = "node" if peer.startswith("node") else \
+                        "herald" if peer.startswith("herald") else peer
                     rc, res = benchlib.run_bench(BIN, [
                         "--peer", kind, "--target", f"127.0.0.1:{server.port}",
                         "--server-pid", ",".join(map(str, server.pids())), "--n", str(size),
@@ -290,7 +300,7 @@ def main():
         if args.no_extras or remaining() < 120:
             continue
         if "herald" in peers:
-            server = benchlib.start_herald(BIN, core=0, log_dir=out)
+            server = benchlib.start_herald(BIN, ["--workers", "0"], core=0, log_dir=out)
             try:
                 rc, res = benchlib.run_bench(BIN, [
                     "--target", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
@@ -305,7 +315,8 @@ def main():
         clusters = []
         if "herald" in peers:
             clusters.append(("herald", lambda port, n: benchlib.start_herald(
-                BIN, ["--redis-url", f"redis://127.0.0.1:{port}", "--node-id", n], core=0,
+                BIN, ["--redis-url", f"redis://127.0.0.1:{port}", "--node-id", n, "--workers", "0"],
+                core=0,
                 log_dir=out, name=f"herald-{n}")))
         if "socketio" in peers:
             clusters.append(("socketio", lambda port, n: benchlib.start_socketio(
