@@ -31,7 +31,9 @@ void HoldPublisher::stop() {
 }
 
 void HoldPublisher::tick() {
-    const uint64_t due = uint64_t(rate_ * double(nowNs() - t0_) / double(kSec));
+    // Message k is due at t0 + k / rate (so message 0 at once): counting only whole intervals
+    // sent each one an interval after its due time, and that interval was counted as latency.
+    const uint64_t due = uint64_t(rate_ * double(nowNs() - t0_) / double(kSec)) + 1;
     while (status_.size() < due)
         send(status_.size());
 }
