@@ -29,7 +29,7 @@ Coordinator::Coordinator(const Options& options, const Peer& peer, std::vector<E
     , pidsA_(parsePids(options.serverPids))
     , pidsB_(parsePids(options.serverPidsB)) {
     publisher_ = std::make_unique<Publisher>(loop_, peer_, targets_[0], options_.publishers,
-                                             options_.pipeline, epoch_);
+                                             options_.pipeline, epoch_, options_.publishBatch);
     probe_ = std::make_unique<HttpClient>(loop_, targets_[0], 0x7f000001u);
 }
 
@@ -324,8 +324,9 @@ long Coordinator::publishSteady(double rate, double seconds, long payload, int64
         if (sent >= total)
             loop_.cancel(timer);
     };
-    // A tick per message, at its due time.
-    timer = loop_.every(std::max<int64_t>(1, int64_t(double(kSec) / rate)), tick);
+    // A tick per message, at its due time (per batch of --publish-batch messages).
+    timer = loop_.every(std::max<int64_t>(1, int64_t(double(kSec) * options_.publishBatch / rate)),
+                        tick);
     loop_.runUntil([&] { return answered >= total; }, deadline);
     loop_.cancel(timer);
     if (answered < total) // the callbacks refer to this frame: drop what is still outstanding

@@ -33,6 +33,8 @@ Usage: herald-bench --target HOST:PORT [options]
   --publishers P             HTTP keep-alive connections publishing (default 4)
   --pipeline K               requests in flight on each of them (default 64: a burst of 100
                              goes out at once); the rest waits in herald-bench
+  --publish-batch K          latency: up to K messages per POST, as Herald's batch publish (a
+                             JSON array); the publisher then ticks every K/rate (default 1)
   --payload BYTES            message data size (default 100)
   --broadcasts R             broadcast repetitions (default 3)
   --inflight K               handshakes in flight at once (default 256)
@@ -125,6 +127,8 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
             ok = need(o.publishers) && o.publishers > 0;
         else if (key == "--pipeline")
             ok = need(o.pipeline) && o.pipeline > 0;
+        else if (key == "--publish-batch")
+            ok = need(o.publishBatch) && o.publishBatch > 0 && o.publishBatch <= 1000;
         else if (key == "--payload")
             ok = need(o.payload);
         else if (key == "--broadcasts")
@@ -172,6 +176,10 @@ bool parseOptions(int argc, char** argv, Options* out, std::string* error) {
     }
     if (o.target.empty()) {
         *error = "--target is required";
+        return false;
+    }
+    if (o.publishBatch > 1 && o.peer != "herald") {
+        *error = "--publish-batch is Herald's batch publish: --peer herald only";
         return false;
     }
     for (const auto& s : o.scenarios) {

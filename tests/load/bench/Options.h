@@ -19,7 +19,8 @@ struct Options {
     long burst = 100;
     long bursts = 2;
     int publishers = 4;
-    int pipeline = 64; // requests in flight per publishing connection
+    int pipeline = 64;    // requests in flight per publishing connection
+    int publishBatch = 1; // latency: messages per POST (Herald's batch publish) when > 1
     long payload = 100;
     int broadcasts = 3;
     long inflight = 256;

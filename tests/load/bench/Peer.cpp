@@ -67,25 +67,44 @@ bool Peer::isMessage(std::string_view text) {
            sio::isEvent(text, "message");
 }
 
-std::string Peer::publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,
-                                 size_t payloadBytes) const {
+std::string Peer::messageData(uint64_t seq, int64_t sentNs, size_t payloadBytes) {
     std::string data =
         "{\"s\":" + std::to_string(seq) + ",\"t\":" + std::to_string(sentNs) + ",\"p\":\"";
     if (payloadBytes > data.size() + 2)
         data.append(payloadBytes - data.size() - 2, 'x');
     data += "\"}";
-    std::string body;
-    std::string path;
-    if (kind_ == Kind::Nchan) {
-        path = "/pub/" + stream_;
-        body = R"({"event":"message","stream":"public.)" + stream_ + R"(","data":)" + data + "}";
-    } else {
-        path = "/api/publish";
-        body = R"({"stream":")" + stream_ + R"(","data":)" + data + "}";
-    }
+    return data;
+}
+
+std::string Peer::post(const std::string& hostPort, const std::string& path,
+                       const std::string& body) {
     return "POST " + path + " HTTP/1.1\r\nHost: " + hostPort +
            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n\r\n" + body;
+}
+
+std::string Peer::publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,
+                                 size_t payloadBytes) const {
+    const std::string data = messageData(seq, sentNs, payloadBytes);
+    if (kind_ == Kind::Nchan)
+        return post(hostPort, "/pub/" + stream_,
+                    R"({"event":"message","stream":"public.)" + stream_ + R"(","data":)" + data +
+                        "}");
+    return post(hostPort, "/api/publish", R"({"stream":")" + stream_ + R"(","data":)" + data + "}");
+}
+
+std::string Peer::publishBatchRequest(const std::string& hostPort,
+                                      const std::vector<std::pair<uint64_t, int64_t>>& messages,
+                                      size_t payloadBytes) const {
+    std::string body = "[";
+    for (const auto& [seq, sentNs] : messages) {
+        if (body.size() > 1)
+            body += ',';
+        body += R"({"stream":")" + stream_ + R"(","data":)" +
+                messageData(seq, sentNs, payloadBytes) + "}";
+    }
+    body += ']';
+    return post(hostPort, "/api/publish", body);
 }
 
 std::string Peer::countRequest(const std::string& hostPort) const {

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace bench {
 
@@ -41,6 +43,10 @@ public:
     // One POST publishing a message of about payloadBytes that carries its send time.
     std::string publishRequest(const std::string& hostPort, uint64_t seq, int64_t sentNs,
                                size_t payloadBytes) const;
+    // Herald's batch publish: one POST of a JSON array, one item per (seq, sentNs).
+    std::string publishBatchRequest(const std::string& hostPort,
+                                    const std::vector<std::pair<uint64_t, int64_t>>& messages,
+                                    size_t payloadBytes) const;
     // A GET for the server's count of open subscriber connections, and how to read it (-1: not
     // found in the answer).
     std::string countRequest(const std::string& hostPort) const;
@@ -50,6 +56,9 @@ public:
     static bool parseDelivery(std::string_view text, int64_t* sentNs);
 
 private:
+    static std::string messageData(uint64_t seq, int64_t sentNs, size_t payloadBytes);
+    static std::string post(const std::string& hostPort, const std::string& path,
+                            const std::string& body);
     Kind kind_ = Kind::Herald;
     std::string stream_ = "bench";
 };

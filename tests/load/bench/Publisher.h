@@ -18,8 +18,9 @@ namespace bench {
 
 class Publisher {
 public:
+    // batch > 1: up to `batch` queued messages go in one POST (Herald's batch publish).
     Publisher(EventLoop& loop, const Peer& peer, const Endpoint& target, int connections,
-              int window, int64_t epochNs);
+              int window, int64_t epochNs, int batch = 1);
 
     // Queues `count` messages of about payloadBytes; each carries as its send time intendedNs
     // (relative to the epoch) when >= 0, else the moment it is written. done(ok) once all are
@@ -42,11 +43,13 @@ private:
         std::shared_ptr<Tally> tally;
     };
     void pump();
+    void sendBatch(HttpClient& client);
 
     EventLoop& loop_;
     const Peer& peer_;
     Endpoint target_;
     size_t window_;
+    size_t batch_;
     int64_t epoch_;
     uint64_t seq_ = 0;
     std::vector<std::unique_ptr<HttpClient>> clients_;
