@@ -1,8 +1,8 @@
 #pragma once
 
 #include "server/Config.h"
-#include "shared/JwtVerifier.h"
 #include "server/Session.h"
+#include "shared/JwtVerifier.h"
 #include "shared/Streams.h"
 
 #include <QHostAddress>

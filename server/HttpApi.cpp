@@ -347,7 +347,9 @@ HttpResponse HttpApi::metrics() const {
     g.clusterUsers = t.users;
     g.clusterNodes = t.nodes;
     g.brokerReady = broker_.isReady();
-    g.uptimeSeconds = (QDateTime::currentMSecsSinceEpoch() - status_().startedAtMs) / 1000;
+    const NodeStatus status = status_();
+    g.uptimeSeconds = (QDateTime::currentMSecsSinceEpoch() - status.startedAtMs) / 1000;
+    g.workerConnections = status.workerConnections;
     HttpResponse r;
     r.contentType = "text/plain; version=0.0.4; charset=utf-8";
     r.body = renderPrometheus(hub_.metrics(), g, hub_.nodeId());

@@ -9,6 +9,7 @@
 #include <QDateTime>
 #include <functional>
 #include <variant>
+#include <vector>
 
 namespace herald {
 
@@ -22,6 +23,7 @@ struct NodeStatus {
     cluster::NodeState state = cluster::NodeState::Serving;
     QString address;
     qint64 startedAtMs = 0;
+    std::vector<qint64> workerConnections; // open connections per worker thread (none: no workers)
 };
 
 // The HTTP side of the port: the publish API, health and readiness, metrics and the demo page.

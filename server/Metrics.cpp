@@ -73,6 +73,13 @@ QByteArray renderPrometheus(const Metrics& m, const Gauges& g, const QString& no
     single(out, "herald_cluster_nodes", "gauge", "Live nodes in the cluster.", g.clusterNodes);
     single(out, "herald_broker_ready", "gauge", "1 when the broker reaches the cluster.",
            g.brokerReady ? 1 : 0);
+    if (!g.workerConnections.empty()) {
+        family(out, "herald_worker_connections", "gauge",
+               "Open connections (admin connections included) per worker thread.");
+        for (size_t i = 0; i < g.workerConnections.size(); ++i)
+            sample(out, "herald_worker_connections", g.workerConnections[i],
+                   "worker=\"" + QByteArray::number(qulonglong(i)) + '"');
+    }
     single(out, "herald_connections_accepted_total", "counter", "WebSocket connections accepted.",
            m.connectionsAccepted);
     single(out, "herald_connections_refused_total", "counter",

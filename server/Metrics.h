@@ -5,6 +5,7 @@
 #include <QByteArray>
 #include <QHash>
 #include <array>
+#include <vector>
 
 namespace herald {
 
@@ -58,6 +59,7 @@ struct Gauges {
     qint64 clusterNodes = 1;
     bool brokerReady = true;
     qint64 uptimeSeconds = 0;
+    std::vector<qint64> workerConnections; // per worker thread, admin connections included
 };
 
 // Prometheus text exposition format 0.0.4.

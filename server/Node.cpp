@@ -96,8 +96,12 @@ Node::Node(Config config, Authenticator auth, std::unique_ptr<Broker> broker,
     sticky_ = std::make_unique<StickyNotices>(config_.nodeId, *hub_, *broker_,
                                               redis ? &redis->shards() : nullptr,
                                               config_.redisPrefix.toUtf8() + "sticky");
-    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, *sticky_, auth_,
-                                     [this] { return status_; });
+    api_ = std::make_unique<HttpApi>(config_, *hub_, *broker_, *presence_, *sticky_, auth_, [this] {
+        NodeStatus status = status_;
+        if (workers_)
+            status.workerConnections = workers_->connectionsPerWorker();
+        return status;
+    });
     gateway_ = std::make_unique<Gateway>(
         config_, *hub_, batcher_, workers_.get(), auth_,
         [this](const HttpRequest& request, HttpApi::Respond respond) {

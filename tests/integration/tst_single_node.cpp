@@ -359,6 +359,41 @@ private Q_SLOTS:
                  metric(r.body, QStringLiteral("herald_connections")));
     }
 
+    // With workers, each connection belongs to one worker thread, the fewest-connections one
+    // first: 6 clients on 2 workers are 3 and 3, and a publish reaches all of them. Without,
+    // there is nothing to show.
+    void workerThreadsShareTheConnections() {
+        for (const int workers : {2, 0}) {
+            ServerProcess node(baseArgs() +
+                               QStringList{QStringLiteral("--workers"), QString::number(workers)});
+            QString error;
+            QVERIFY2(node.start(&error), qPrintable(error));
+            std::vector<std::unique_ptr<WsClient>> clients;
+            for (int i = 0; i < 6; ++i) {
+                clients.push_back(std::make_unique<WsClient>());
+                QVERIFY(clients.back()->open(node.wsUrl(QStringLiteral("/public"))));
+                clients.back()->subscribe({QStringLiteral("workers")});
+                QVERIFY(!clients.back()->waitFor(QStringLiteral("subscribed")).isEmpty());
+            }
+            const auto perWorker = [&node](int i) {
+                return metric(httpGet(node.httpUrl(QStringLiteral("/metrics"))).body,
+                              QStringLiteral("herald_worker_connections{worker=\"%1\"}").arg(i));
+            };
+            if (workers == 2) {
+                QTRY_COMPARE_WITH_TIMEOUT(perWorker(0), 3, 10000);
+                QCOMPARE(perWorker(1), 3);
+            } else {
+                QCOMPARE(perWorker(0), -1);
+            }
+            const HttpResult r = httpPost(node.httpUrl(QStringLiteral("/api/publish")),
+                                          R"({"stream":"workers","data":{"n":1}})", kApiToken);
+            QCOMPARE(r.status, 200);
+            for (auto& c : clients)
+                QTRY_COMPARE_WITH_TIMEOUT(c->messagesOn(QStringLiteral("public.workers")), 1,
+                                          10000);
+        }
+    }
+
     void nodeRefusesConnectionsOverTheLimit() {
         ServerProcess small(
             baseArgs() + QStringList{QStringLiteral("--max-connections"), QStringLiteral("2"),
