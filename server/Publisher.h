@@ -7,7 +7,10 @@
 #include "shared/Messages.h"
 #include "shared/Streams.h"
 
+#include <QElapsedTimer>
 #include <QObject>
+#include <QTimer>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -37,23 +40,37 @@ public:
     void broadcast(const SystemNotice& notice, Done done);
 
 private:
-    // The one answer to a publish: the broker's, or a timeout's if the broker hangs (a frozen
-    // Redis); `answered` tells whether it came already.
-    struct Answer {
-        std::function<void(const QString& id, std::optional<Error>)> finish;
-        std::shared_ptr<bool> answered;
+    // A publish waiting for the broker's answer. Answered exactly once, by the broker or by the
+    // deadline if the broker hangs (a frozen Redis): `done` is empty afterwards.
+    struct Outstanding {
+        QString key;
+        Done done;
     };
-    Answer answerOnce(const QString& key, Done done);
-    void armTimeout(const Answer& answer);
+    std::shared_ptr<Outstanding> open(const QString& key, Done done);
+    void answer(Outstanding& publish, const QString& id, std::optional<Error> error);
+    // Gives `publish` publish_timeout to be answered. One timer for all: every publish has the
+    // same timeout, so their deadlines come in order. The queue keeps each publish (so that one
+    // whose callback a broker lost is still answered), but an answered one holds no callback any
+    // more. A timer per publish cost a QObject and a timer registration each, and kept the
+    // caller's callback for the whole timeout.
+    void watch(const std::shared_ptr<Outstanding>& publish);
+    void expire();
     void publishPayload(const QString& key, const QString& id, const QByteArray& payload,
                         Done done);
 
+    struct Deadline {
+        qint64 atMs;
+        std::shared_ptr<Outstanding> publish;
+    };
     const Config& config_;
     QString nodeId_;
     MessageIds& ids_;
     Broker& broker_;
     Router& router_;
     Metrics& metrics_;
+    std::deque<Deadline> deadlines_;
+    QTimer deadlineTimer_;
+    QElapsedTimer clock_;
 };
 
 } // namespace herald
