@@ -3,10 +3,10 @@
 namespace herald {
 
 bool Fanout::add(Session* session, const QString& key) {
-    QSet<QString>& keys = bySession_[session];
+    QList<QString>& keys = bySession_[session];
     if (keys.contains(key))
         return false;
-    keys.insert(key);
+    keys.append(key);
     QSet<Session*>& sessions = byKey_[key];
     const bool first = sessions.isEmpty();
     sessions.insert(session);
@@ -16,7 +16,7 @@ bool Fanout::add(Session* session, const QString& key) {
 
 bool Fanout::remove(Session* session, const QString& key) {
     auto keysIt = bySession_.find(session);
-    if (keysIt == bySession_.end() || !keysIt->remove(key))
+    if (keysIt == bySession_.end() || !keysIt->removeOne(key))
         return false;
     if (keysIt->isEmpty())
         bySession_.erase(keysIt);
@@ -34,7 +34,7 @@ QStringList Fanout::removeAll(Session* session) {
     const auto keysIt = bySession_.constFind(session);
     if (keysIt == bySession_.cend())
         return emptied;
-    const QSet<QString> keys = *keysIt;
+    const QList<QString> keys = *keysIt; // a copy: remove() edits the original
     for (const QString& key : keys)
         if (remove(session, key))
             emptied.append(key);
@@ -59,7 +59,7 @@ int Fanout::subscriptionCount(Session* session) const {
 
 QStringList Fanout::keysOf(Session* session) const {
     const auto it = bySession_.constFind(session);
-    return it == bySession_.cend() ? QStringList{} : QStringList(it->begin(), it->end());
+    return it == bySession_.cend() ? QStringList{} : *it;
 }
 
 QList<QPair<QString, qint64>> Fanout::counts() const {

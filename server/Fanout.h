@@ -34,7 +34,9 @@ public:
 
 private:
     QHash<QString, QSet<Session*>> byKey_;
-    QHash<Session*, QSet<QString>> bySession_;
+    // A list, not a set: a connection has a few streams (at most max_subscriptions), and Qt 6's
+    // smallest QSet<QString> allocates room for 48 entries, about 1.3 KB per connection.
+    QHash<Session*, QList<QString>> bySession_;
     qint64 total_ = 0;
 };
 
