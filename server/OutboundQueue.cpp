@@ -61,6 +61,12 @@ OutboundQueue::OutboundQueue(QTcpSocket* socket, WriteBatcher& batcher, QObject*
         });
 }
 
+OutboundQueue::OutboundQueue(int fd, WriteBatcher& batcher, QObject* parent)
+    : QObject(parent)
+    , socket_(nullptr)
+    , fd_(fd)
+    , batcher_(batcher) {}
+
 OutboundQueue::~OutboundQueue() {
     batcher_.cancel(this);
 }

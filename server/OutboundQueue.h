@@ -1,5 +1,7 @@
 #pragma once
 
+#include "server/CloseDeadlines.h"
+
 #include <QByteArray>
 #include <QObject>
 #include <QSocketNotifier>
@@ -27,11 +29,16 @@ class WriteBatcher : public QObject {
 public:
     static constexpr int kEagerWrites = 32;
 
-    using QObject::QObject;
+    explicit WriteBatcher(QObject* parent = nullptr)
+        : QObject(parent) {}
     void schedule(OutboundQueue* queue);
     void cancel(OutboundQueue* queue);
+    // The close timeouts of this thread's connections (one per thread, as this batcher, which
+    // every connection already refers to).
+    CloseDeadlines& closeDeadlines() { return closeDeadlines_; }
 
 private:
+    CloseDeadlines closeDeadlines_{this};
     void flushAll();
     std::vector<OutboundQueue*> dirty_;
     bool posted_ = false;
@@ -45,7 +52,10 @@ private:
 class OutboundQueue : public QObject {
     Q_OBJECT
 public:
+    // A connection that kept its QTcpSocket (a TLS one is written through Qt).
     OutboundQueue(QTcpSocket* socket, WriteBatcher& batcher, QObject* parent = nullptr);
+    // A connection on a bare descriptor, which its owner closes (after stop()); -1: closed.
+    OutboundQueue(int fd, WriteBatcher& batcher, QObject* parent = nullptr);
     ~OutboundQueue() override;
 
     void push(QByteArray bytes);
@@ -81,7 +91,7 @@ private:
             mirror_->store(pending(), std::memory_order_relaxed);
     }
 
-    QTcpSocket* socket_;
+    QTcpSocket* socket_; // null on a bare descriptor
     int fd_; // cached: reading it through the socket costs a cache miss per connection per flush
     WriteBatcher& batcher_;
     std::deque<QByteArray> frames_;
