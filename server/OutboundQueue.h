@@ -3,10 +3,10 @@
 #include "server/CloseDeadlines.h"
 
 #include <QByteArray>
+#include <QList>
 #include <QObject>
 #include <QSocketNotifier>
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -94,7 +94,9 @@ private:
     QTcpSocket* socket_; // null on a bare descriptor
     int fd_; // cached: reading it through the socket costs a cache miss per connection per flush
     WriteBatcher& batcher_;
-    std::deque<QByteArray> frames_;
+    // A QList, not a std::deque: an empty deque still holds a 512-byte block, and an idle
+    // connection's queue is empty (removing the first element of a QList is O(1) as well).
+    QList<QByteArray> frames_;
     qsizetype headOffset_ = 0; // bytes of frames_.front() already written
     qint64 queuedBytes_ = 0;
     std::unique_ptr<QSocketNotifier> writable_;
