@@ -38,8 +38,8 @@ public:
     CloseDeadlines& closeDeadlines() { return closeDeadlines_; }
 
 private:
-    CloseDeadlines closeDeadlines_{this};
     void flushAll();
+    CloseDeadlines closeDeadlines_{this};
     std::vector<OutboundQueue*> dirty_;
     bool posted_ = false;
     int eagerLeft_ = kEagerWrites; // writes at once left in this pass

@@ -1,10 +1,9 @@
 #include "server/WorkerPool.h"
 
 #include "server/EpollDispatcher.h"
-
 #include "server/RawWebSocketConnection.h"
-#include <QAbstractEventDispatcher>
 
+#include <QAbstractEventDispatcher>
 #include <QSslSocket>
 
 namespace herald {
