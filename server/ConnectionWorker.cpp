@@ -1,5 +1,8 @@
 #include "server/ConnectionWorker.h"
 
+#include "server/RawWebSocketConnection.h"
+#include "server/WebSocketConnection.h"
+
 #include <QMutexLocker>
 #include <QTcpSocket>
 
@@ -48,8 +51,14 @@ void ConnectionWorker::stop() {
 }
 
 void ConnectionWorker::carryOut(order::Adopt& adopt) {
-    auto* connection = new WebSocketConnection(adopt.socket, batcher_, std::move(adopt.handshake),
-                                               std::move(adopt.firstBytes), maxMessageBytes_);
+    WebSocketTransport* connection = nullptr;
+    if (adopt.socket) {
+        connection = new WebSocketConnection(adopt.socket, batcher_, std::move(adopt.handshake),
+                                             std::move(adopt.firstBytes), maxMessageBytes_);
+    } else {
+        connection = new RawWebSocketConnection(adopt.fd, batcher_, std::move(adopt.handshake),
+                                                std::move(adopt.firstBytes), maxMessageBytes_);
+    }
     connection->mirrorPendingTo(&adopt.link->pending);
     adopt.link->connection = connection;
     links_.insert(adopt.link);
@@ -58,7 +67,7 @@ void ConnectionWorker::carryOut(order::Adopt& adopt) {
 void ConnectionWorker::carryOut(order::Start& start) {
     // Each event becomes a queued call on the main thread, in the order the frames came.
     QObject* main = mainContext_;
-    const WebSocketConnection::Handlers& to = start.handlers;
+    const WebSocketTransport::Handlers& to = start.handlers;
     start.link->connection->start({
         .text =
             [main, h = to.text](const QByteArray& text) {

@@ -2,7 +2,7 @@
 
 #include "server/Frame.h"
 #include "server/OutboundQueue.h"
-#include "server/WebSocketConnection.h"
+#include "server/WebSocketTransport.h"
 
 #include <QMutex>
 #include <QObject>
@@ -20,7 +20,7 @@ namespace herald {
 // link). A cache line of its own: the worker updates `pending` on every write while the main
 // thread works next to it.
 struct alignas(64) WorkerLink {
-    WebSocketConnection* connection = nullptr; // the worker's alone
+    WebSocketTransport* connection = nullptr; // the worker's alone
     // Bytes the worker holds for the socket, not yet taken by the kernel (as it last saw them).
     std::atomic<qint64> pending{0};
 };
@@ -28,15 +28,18 @@ struct alignas(64) WorkerLink {
 // What the main thread tells a worker. A worker carries out its orders in the order given, so a
 // connection's frames, close and release arrive as the main thread sent them.
 namespace order {
-struct Adopt { // the socket already belongs to the worker's thread
+struct Adopt {
     WorkerLink* link;
+    // A TLS connection keeps its socket, which already belongs to the worker's thread; a plain
+    // one comes as its bare descriptor (socket null), so that no object has to change threads.
     QTcpSocket* socket;
+    int fd;
     QByteArray handshake;
     QByteArray firstBytes;
 };
 struct Start { // handlers run on the main thread
     WorkerLink* link;
-    WebSocketConnection::Handlers handlers;
+    WebSocketTransport::Handlers handlers;
 };
 struct Send { // one frame for every link in `links`
     Frame frame;

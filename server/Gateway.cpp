@@ -1,6 +1,7 @@
 #include "server/Gateway.h"
 
 #include "server/Hub.h"
+#include "server/RawWebSocketConnection.h"
 #include "server/WebSocketConnection.h"
 #include "server/WorkerPool.h"
 #include "shared/Codec.h"
@@ -261,16 +262,25 @@ void Gateway::accept(HttpConnection* connection, const HttpRequest& request, Ide
     auto [socket, firstBytes] = connection->takeUpgrade();
     QByteArray handshake = ws::handshakeResponse(request.header("sec-websocket-key"));
     std::unique_ptr<ClientTransport> transport;
-    std::function<void(WebSocketConnection::Handlers)> start;
+    std::function<void(WebSocketTransport::Handlers)> start;
     if (workers_) {
         auto adopted = workers_->adopt(socket, std::move(handshake), std::move(firstBytes),
                                        config_.maxOutboundBytes);
         transport = std::move(adopted.transport);
         start = std::move(adopted.start);
     } else {
-        auto inThisThread = std::make_unique<WebSocketConnection>(
-            socket, batcher_, std::move(handshake), std::move(firstBytes), config_.maxMessageBytes);
-        start = [raw = inThisThread.get()](WebSocketConnection::Handlers handlers) {
+        std::unique_ptr<WebSocketTransport> inThisThread;
+        if (qobject_cast<QSslSocket*>(socket)) {
+            inThisThread = std::make_unique<WebSocketConnection>(
+                socket, batcher_, std::move(handshake), std::move(firstBytes),
+                config_.maxMessageBytes);
+        } else {
+            // A plain connection sheds its QTcpSocket: see RawWebSocketConnection.
+            const int fd = RawWebSocketConnection::takeDescriptor(socket, firstBytes);
+            inThisThread = std::make_unique<RawWebSocketConnection>(
+                fd, batcher_, std::move(handshake), std::move(firstBytes), config_.maxMessageBytes);
+        }
+        start = [raw = inThisThread.get()](WebSocketTransport::Handlers handlers) {
             raw->start(std::move(handlers));
         };
         transport = std::move(inThisThread);

@@ -61,6 +61,12 @@ OutboundQueue::OutboundQueue(QTcpSocket* socket, WriteBatcher& batcher, QObject*
         });
 }
 
+OutboundQueue::OutboundQueue(int fd, WriteBatcher& batcher, QObject* parent)
+    : QObject(parent)
+    , socket_(nullptr)
+    , fd_(fd)
+    , batcher_(batcher) {}
+
 OutboundQueue::~OutboundQueue() {
     batcher_.cancel(this);
 }
@@ -71,7 +77,7 @@ void OutboundQueue::stop() {
     fd_ = -1;
     batcher_.cancel(this);
     writable_.reset();
-    frames_.clear();
+    frames_ = {};
     queuedBytes_ = headOffset_ = 0;
     publishPending();
 }
@@ -138,7 +144,7 @@ void OutboundQueue::flushFrames() {
         iovec iov[kMaxIov];
         int count = 0;
         qint64 offered = 0;
-        for (auto it = frames_.begin(); it != frames_.end() && count < kMaxIov; ++it, ++count) {
+        for (auto it = frames_.cbegin(); it != frames_.cend() && count < kMaxIov; ++it, ++count) {
             const qsizetype skip = count == 0 ? headOffset_ : 0;
             iov[count].iov_base = const_cast<char*>(it->constData() + skip);
             iov[count].iov_len = static_cast<size_t>(it->size() - skip);

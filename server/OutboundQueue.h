@@ -1,10 +1,12 @@
 #pragma once
 
+#include "server/CloseDeadlines.h"
+
 #include <QByteArray>
+#include <QList>
 #include <QObject>
 #include <QSocketNotifier>
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -27,12 +29,17 @@ class WriteBatcher : public QObject {
 public:
     static constexpr int kEagerWrites = 32;
 
-    using QObject::QObject;
+    explicit WriteBatcher(QObject* parent = nullptr)
+        : QObject(parent) {}
     void schedule(OutboundQueue* queue);
     void cancel(OutboundQueue* queue);
+    // The close timeouts of this thread's connections (one per thread, as this batcher, which
+    // every connection already refers to).
+    CloseDeadlines& closeDeadlines() { return closeDeadlines_; }
 
 private:
     void flushAll();
+    CloseDeadlines closeDeadlines_{this};
     std::vector<OutboundQueue*> dirty_;
     bool posted_ = false;
     int eagerLeft_ = kEagerWrites; // writes at once left in this pass
@@ -45,7 +52,10 @@ private:
 class OutboundQueue : public QObject {
     Q_OBJECT
 public:
+    // A connection that kept its QTcpSocket (a TLS one is written through Qt).
     OutboundQueue(QTcpSocket* socket, WriteBatcher& batcher, QObject* parent = nullptr);
+    // A connection on a bare descriptor, which its owner closes (after stop()); -1: closed.
+    OutboundQueue(int fd, WriteBatcher& batcher, QObject* parent = nullptr);
     ~OutboundQueue() override;
 
     void push(QByteArray bytes);
@@ -81,10 +91,12 @@ private:
             mirror_->store(pending(), std::memory_order_relaxed);
     }
 
-    QTcpSocket* socket_;
+    QTcpSocket* socket_; // null on a bare descriptor
     int fd_; // cached: reading it through the socket costs a cache miss per connection per flush
     WriteBatcher& batcher_;
-    std::deque<QByteArray> frames_;
+    // A QList, not a std::deque: an empty deque still holds a 512-byte block, and an idle
+    // connection's queue is empty (removing the first element of a QList is O(1) as well).
+    QList<QByteArray> frames_;
     qsizetype headOffset_ = 0; // bytes of frames_.front() already written
     qint64 queuedBytes_ = 0;
     std::unique_ptr<QSocketNotifier> writable_;

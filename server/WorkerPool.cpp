@@ -1,9 +1,10 @@
 #include "server/WorkerPool.h"
 
 #include "server/EpollDispatcher.h"
+#include "server/RawWebSocketConnection.h"
 
 #include <QAbstractEventDispatcher>
-#include <QTcpSocket>
+#include <QSslSocket>
 
 namespace herald {
 
@@ -53,13 +54,21 @@ WorkerPool::Adopted WorkerPool::adopt(QTcpSocket* socket, QByteArray handshake,
 
     QString peer =
         socket->peerAddress().toString() + QLatin1Char(':') + QString::number(socket->peerPort());
-    socket->setParent(nullptr);
-    socket->moveToThread(&slot.thread);
     auto* link = new WorkerLink;
-    stage(chosen, order::Adopt{link, socket, std::move(handshake), std::move(firstBytes)});
+    if (qobject_cast<QSslSocket*>(socket)) {
+        // TLS stays in Qt's hands: the socket itself moves to the worker's thread.
+        socket->setParent(nullptr);
+        socket->moveToThread(&slot.thread);
+        stage(chosen, order::Adopt{link, socket, -1, std::move(handshake), std::move(firstBytes)});
+    } else {
+        // Only the descriptor goes over (moving a QTcpSocket costs its engine's notifiers and a
+        // re-registration); the worker builds the connection on it in its own thread.
+        const int fd = RawWebSocketConnection::takeDescriptor(socket, firstBytes);
+        stage(chosen, order::Adopt{link, nullptr, fd, std::move(handshake), std::move(firstBytes)});
+    }
     return {
         std::make_unique<WorkerTransport>(*this, chosen, link, std::move(peer), maxOutboundBytes),
-        [this, chosen, link](WebSocketConnection::Handlers handlers) {
+        [this, chosen, link](WebSocketTransport::Handlers handlers) {
             stage(chosen, order::Start{link, std::move(handlers)});
         }};
 }

@@ -31,11 +31,12 @@ public:
     std::vector<qint64> connectionsPerWorker() const;
 
     // Gives an upgraded socket (its 101 answer not yet written) to the worker with the fewest
-    // connections. The returned transport writes through that worker; `start` begins reading,
-    // with handlers that run on this (the main) thread.
+    // connections: a TLS one as it is, a plain one as its bare descriptor (the socket is deleted
+    // later, see RawWebSocketConnection::takeDescriptor). The returned transport writes through
+    // that worker; `start` begins reading, with handlers that run on this (the main) thread.
     struct Adopted {
         std::unique_ptr<ClientTransport> transport;
-        std::function<void(WebSocketConnection::Handlers)> start;
+        std::function<void(WebSocketTransport::Handlers)> start;
     };
     Adopted adopt(QTcpSocket* socket, QByteArray handshake, QByteArray firstBytes,
                   qint64 maxOutboundBytes);

@@ -1,7 +1,9 @@
 // OutboundQueue and WriteBatcher on real loopback TCP connections: frames of one event-loop pass
 // are written in one system call per connection, the first few connections of a pass at once,
-// and a burst keeps its order.
+// and a burst keeps its order; a queue on a bare descriptor reports a reset once; the close
+// deadlines of a thread's connections run in order behind one timer.
 #include "server/OutboundQueue.h"
+#include "server/RawWebSocketConnection.h"
 
 #include <QHostAddress>
 #include <QSignalSpy>
@@ -9,6 +11,8 @@
 #include <QTcpSocket>
 #include <QTest>
 #include <memory>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace herald;
@@ -81,6 +85,52 @@ private Q_SLOTS:
         QByteArray got;
         QTRY_VERIFY((got += pairs_[0].client->readAll(), got.size() == expected.size()));
         QCOMPARE(got, expected);
+    }
+
+    void aQueueOnABareDescriptorWritesAndReportsAReset() {
+        QVERIFY(connectPairs(1));
+        WriteBatcher batcher;
+        QByteArray unread;
+        const int fd = RawWebSocketConnection::takeDescriptor(pairs_[0].server, unread);
+        QVERIFY(fd >= 0);
+        QVERIFY(unread.isEmpty());
+        OutboundQueue queue(fd, batcher);
+        QSignalSpy failed(&queue, &OutboundQueue::failed);
+        const QByteArray frame("\x81\x05hello", 7);
+        queue.push(frame);
+        QTRY_COMPARE(pairs_[0].client->bytesAvailable(), qint64(7));
+        QCOMPARE(pairs_[0].client->readAll(), frame);
+        // The peer resets the connection (SO_LINGER 0): writing fails, once, and stops.
+        const linger hard{1, 0};
+        QCOMPARE(::setsockopt(int(pairs_[0].client->socketDescriptor()), SOL_SOCKET, SO_LINGER,
+                              &hard, sizeof hard),
+                 0);
+        pairs_[0].client->abort();
+        QDeadlineTimer deadline(10000);
+        while (failed.isEmpty() && !deadline.hasExpired()) {
+            queue.push(frame);
+            QTest::qWait(5);
+        }
+        QCOMPARE(failed.size(), 1);
+        queue.push(frame); // dropped: the descriptor is not touched again
+        QCOMPARE(queue.pending(), 0);
+        QTest::qWait(50);
+        QCOMPARE(failed.size(), 1);
+        ::close(fd);
+    }
+
+    void closeDeadlinesRunOnTimeUnlessCancelled() {
+        QObject owner;
+        CloseDeadlines deadlines(&owner);
+        QList<int> ran;
+        deadlines.add(200, [&] { ran.append(2); });
+        const quint64 cancelled = deadlines.add(50, [&] { ran.append(0); });
+        deadlines.add(100, [&] { ran.append(1); });
+        deadlines.cancel(cancelled);
+        QCOMPARE(deadlines.size(), size_t(2));
+        QTRY_COMPARE_WITH_TIMEOUT(ran.size(), 2, 10000);
+        QCOMPARE(ran, (QList<int>{1, 2})); // in the order they fall due
+        QCOMPARE(deadlines.size(), size_t(0));
     }
 };
 

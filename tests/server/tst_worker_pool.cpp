@@ -7,10 +7,12 @@
 #include "tests/common/RawWs.h"
 
 #include <QHostAddress>
+#include <QPointer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <memory>
+#include <sys/socket.h>
 #include <vector>
 
 using namespace herald;
@@ -22,7 +24,7 @@ struct Client {
     std::unique_ptr<QTcpSocket> socket;
     QByteArray received;
     std::unique_ptr<ClientTransport> transport;
-    std::function<void(WebSocketConnection::Handlers)> start;
+    std::function<void(WebSocketTransport::Handlers)> start;
     QList<QByteArray> texts; // text frames the server side decoded, as the main thread got them
     int closedCalls = 0;
     bool handlersOnMainThread = true;
@@ -196,6 +198,80 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(clients_[0]->closedCalls, 1, 10000);
         QTest::qWait(100);
         QCOMPARE(clients_[0]->closedCalls, 1);
+    }
+
+    void aPlainSocketGoesOverAsItsDescriptor() {
+        WorkerPool& pool = makePool(1);
+        auto c = std::make_unique<Client>();
+        c->socket = std::make_unique<QTcpSocket>();
+        c->socket->connectToHost(QHostAddress::LocalHost, listener_.serverPort());
+        QVERIFY(c->socket->waitForConnected(5000) && listener_.waitForNewConnection(5000));
+        QPointer<QTcpSocket> server = listener_.nextPendingConnection();
+        auto adopted = pool.adopt(server, "HELLO", "\x81", 1 << 20); // half a frame came along
+        c->transport = std::move(adopted.transport);
+        c->start = std::move(adopted.start);
+        clients_.push_back(std::move(c));
+        // The QTcpSocket does not move to the worker: it goes, and the connection lives on.
+        QTRY_VERIFY_WITH_TIMEOUT(server.isNull(), 10000);
+        startAll();
+        // The rest of the frame whose first byte came with the handshake.
+        const QByteArray rest = raw::clientFrame(0x1, "after the head").mid(1);
+        clients_[0]->socket->write(rest);
+        QTRY_COMPARE_WITH_TIMEOUT(clients_[0]->texts.size(), 1, 10000);
+        QCOMPARE(clients_[0]->texts[0], QByteArray("after the head"));
+        clients_[0]->transport->send(Frame::text("{}"));
+        QVERIFY(receive(5 + Frame::text("{}").bytes().size()));
+        QVERIFY(clients_[0]->received.startsWith("HELLO"));
+        QVERIFY(clients_[0]->transport->peer().startsWith(QStringLiteral("127.0.0.1:")));
+    }
+
+    void aPeerResetWhileWritingIsReportedClosedOnce() {
+        WorkerPool& pool = makePool(1);
+        QVERIFY(connect(pool, 1, 0)); // 0: pendingBytes() is the worker's own figure
+        startAll();
+        QVERIFY(receive(5));
+        // A reset, not an orderly end: SO_LINGER 0 makes the close send RST.
+        const linger hard{1, 0};
+        QCOMPARE(::setsockopt(int(clients_[0]->socket->socketDescriptor()), SOL_SOCKET, SO_LINGER,
+                              &hard, sizeof hard),
+                 0);
+        clients_[0]->socket->abort();
+        const Frame frame = Frame::text(QByteArray(4096, 'x').prepend('"').append('"'));
+        QDeadlineTimer deadline(10000);
+        while (clients_[0]->closedCalls == 0 && !deadline.hasExpired()) {
+            clients_[0]->transport->send(frame);
+            QTest::qWait(5);
+        }
+        QCOMPARE(clients_[0]->closedCalls, 1);
+        for (int i = 0; i < 10; ++i)
+            clients_[0]->transport->send(frame); // a connection that went drops what comes
+        QTest::qWait(100);                       // a second report would have come by now
+        QCOMPARE(clients_[0]->closedCalls, 1);
+        // What was queued is dropped with the connection.
+        QTRY_COMPARE_WITH_TIMEOUT(clients_[0]->transport->pendingBytes(), qint64(0), 5000);
+    }
+
+    void aPeerThatNeverAnswersTheCloseIsCut() {
+        WorkerPool& pool = makePool(1);
+        QVERIFY(connect(pool, 2));
+        startAll();
+        clients_[0]->transport->close(1008, QStringLiteral("bye"));
+        clients_[1]->transport->close(1001, QStringLiteral("going away"));
+        // Client 1 answers; client 0 reads the close frame and stays silent.
+        QVERIFY(receive(5 + 7)); // the shorter close frame
+        clients_[1]->socket->write(raw::clientFrame(0x8, QByteArray("\x03\xe9", 2)));
+        QTRY_COMPARE_WITH_TIMEOUT(clients_[1]->closedCalls, 1, 10000);
+        QCOMPARE(clients_[0]->closedCalls, 0);
+        // After the close timeout (one timer for the worker's connections) the socket is cut.
+        QTRY_COMPARE_WITH_TIMEOUT(clients_[0]->closedCalls, 1,
+                                  WebSocketTransport::kCloseTimeoutMs + 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(clients_[0]->socket->state(), QAbstractSocket::UnconnectedState,
+                                  10000);
+        QByteArray got = clients_[0]->received.mid(5);
+        const auto frames = raw::takeFrames(got);
+        QCOMPARE(frames.size(), 1);
+        QCOMPARE(frames.first().opcode, 0x8);
+        QCOMPARE(frames.first().closeCode(), 1008);
     }
 
     void aClientThatStopsReadingShowsAsBacklog() {
