@@ -18,7 +18,6 @@ public:
     virtual void close(int code, const QString& reason) = 0;
     // Bytes accepted by send() but not yet written to the network.
     virtual qint64 pendingBytes() const = 0;
-    virtual QString peer() const = 0;
 };
 
 } // namespace herald

@@ -1,11 +1,8 @@
 #include "server/RawWebSocketConnection.h"
 
-#include <QHostAddress>
 #include <QTcpSocket>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,46 +87,19 @@ void RawWebSocketConnection::readAvailable() {
 }
 
 void RawWebSocketConnection::handle(ws::Event& event) {
-    using Kind = ws::Event::Kind;
-    switch (event.kind) {
-    case Kind::Text:
-        if (!closeSent_ && handlers_.text)
-            handlers_.text(event.payload);
-        break;
-    case Kind::Binary:
-        if (!closeSent_ && handlers_.binary)
-            handlers_.binary();
-        break;
-    case Kind::Ping:
-        if (!closeSent_)
-            out_.push(ws::encodeFrame(ws::Opcode::Pong, event.payload));
-        [[fallthrough]];
-    case Kind::Pong:
-        if (handlers_.activity)
-            handlers_.activity();
-        break;
-    case Kind::Close:
-        // Echo the peer's code and reason (1005 never goes on the wire: answered 1000), then
-        // the server closes the TCP connection (RFC 6455 7.1.1).
-        if (!closeSent_)
-            sendClose(event.closeCode == 1005 ? 1000 : event.closeCode, event.payload);
+    const auto outcome = dispatch(
+        event, closeSent_, handlers_, [this](QByteArray bytes) { out_.push(std::move(bytes)); },
+        [this](int code, QByteArrayView reason) { sendClose(code, reason); });
+    if (outcome == FrameOutcome::PeerClosed) {
         out_.whenDrained([this] { cut(); });
-        startCloseTimer();
-        break;
-    case Kind::Error:
-        // The peer broke the protocol: say why, stop sending, and let it read that before the
-        // connection goes (closing with its input unread would reset it and lose our frame).
-        if (!closeSent_)
-            sendClose(event.closeCode, event.error);
+    } else if (outcome == FrameOutcome::ProtocolError) {
         out_.whenDrained([this] {
             if (fd_ >= 0)
                 ::shutdown(fd_, SHUT_WR);
         });
-        startCloseTimer();
-        break;
-    case Kind::None:
-        break;
     }
+    if (outcome != FrameOutcome::Continue)
+        startCloseTimer();
 }
 
 void RawWebSocketConnection::send(const Frame& frame) {
@@ -194,18 +164,6 @@ void RawWebSocketConnection::deliverClosed() {
 
 qint64 RawWebSocketConnection::pendingBytes() const {
     return out_.pending();
-}
-
-QString RawWebSocketConnection::peer() const {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-        return {};
-    QHostAddress host(reinterpret_cast<const sockaddr*>(&address));
-    const quint16 port = address.ss_family == AF_INET6
-                             ? ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port)
-                             : ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
-    return host.toString() + QLatin1Char(':') + QString::number(port);
 }
 
 } // namespace herald

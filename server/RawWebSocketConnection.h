@@ -39,7 +39,6 @@ public:
     void ping() override;
     void close(int code, const QString& reason) override;
     qint64 pendingBytes() const override;
-    QString peer() const override;
 
 private:
     void readAvailable();

@@ -60,44 +60,15 @@ void WebSocketConnection::readAvailable() {
 }
 
 void WebSocketConnection::handle(ws::Event& event) {
-    using Kind = ws::Event::Kind;
-    switch (event.kind) {
-    case Kind::Text:
-        if (!closeSent_ && handlers_.text)
-            handlers_.text(event.payload);
-        break;
-    case Kind::Binary:
-        if (!closeSent_ && handlers_.binary)
-            handlers_.binary();
-        break;
-    case Kind::Ping:
-        if (!closeSent_)
-            out_.push(ws::encodeFrame(ws::Opcode::Pong, event.payload));
-        [[fallthrough]];
-    case Kind::Pong:
-        if (handlers_.activity)
-            handlers_.activity();
-        break;
-    case Kind::Close:
-        // Echo the peer's code and reason (the decoder checked both; a frame without a code is
-        // answered 1000, since 1005 never goes on the wire), then the server closes the TCP
-        // connection (RFC 6455 7.1.1).
-        if (!closeSent_)
-            sendClose(event.closeCode == 1005 ? 1000 : event.closeCode, event.payload);
+    const auto outcome = dispatch(
+        event, closeSent_, handlers_, [this](QByteArray bytes) { out_.push(std::move(bytes)); },
+        [this](int code, QByteArrayView reason) { sendClose(code, reason); });
+    if (outcome == FrameOutcome::PeerClosed)
         out_.whenDrained([this] { socket_->disconnectFromHost(); });
-        closeTimer_.start(kCloseTimeoutMs);
-        break;
-    case Kind::Error:
-        // The peer broke the protocol: say why, stop sending, and let it read that before the
-        // connection goes (closing with its input unread would reset it and lose our frame).
-        if (!closeSent_)
-            sendClose(event.closeCode, event.error);
+    else if (outcome == FrameOutcome::ProtocolError)
         shutdownAfterFlush();
+    if (outcome != FrameOutcome::Continue)
         closeTimer_.start(kCloseTimeoutMs);
-        break;
-    case Kind::None:
-        break;
-    }
 }
 
 void WebSocketConnection::send(const Frame& frame) {
@@ -154,11 +125,6 @@ void WebSocketConnection::deliverClosed() {
 
 qint64 WebSocketConnection::pendingBytes() const {
     return out_.pending();
-}
-
-QString WebSocketConnection::peer() const {
-    return socket_->peerAddress().toString() + QLatin1Char(':') +
-           QString::number(socket_->peerPort());
 }
 
 } // namespace herald

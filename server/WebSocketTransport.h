@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/ClientTransport.h"
+#include "server/WsCodec.h"
 
 #include <QByteArray>
 #include <atomic>
@@ -29,6 +30,51 @@ public:
 
     // How long a peer may take to answer our close frame before the connection is cut.
     static constexpr int kCloseTimeoutMs = 5000;
+
+protected:
+    // What a decoded client frame means, the same on every transport: text and binary go to the
+    // handlers (none after our close frame), a ping is answered with a pong (`push`), both count
+    // as activity. A close is echoed (its code and reason, which the decoder checked; 1005 never
+    // goes on the wire and is answered 1000) and a protocol error answered with its close code,
+    // through `sendClose`, unless our close went already. What follows a close differs by
+    // transport, so the caller does it on PeerClosed (close the connection once our frame is
+    // out, RFC 6455 7.1.1) and ProtocolError (stop sending and let the peer read why first).
+    enum class FrameOutcome { Continue, PeerClosed, ProtocolError };
+    template <typename Push, typename SendClose>
+    static FrameOutcome dispatch(ws::Event& event, bool closeSent, const Handlers& handlers,
+                                 Push&& push, SendClose&& sendClose) {
+        using Kind = ws::Event::Kind;
+        switch (event.kind) {
+        case Kind::Text:
+            if (!closeSent && handlers.text)
+                handlers.text(event.payload);
+            break;
+        case Kind::Binary:
+            if (!closeSent && handlers.binary)
+                handlers.binary();
+            break;
+        case Kind::Ping:
+            if (!closeSent)
+                push(ws::encodeFrame(ws::Opcode::Pong, event.payload));
+            [[fallthrough]];
+        case Kind::Pong:
+            if (handlers.activity)
+                handlers.activity();
+            break;
+        case Kind::Close:
+            if (!closeSent)
+                sendClose(event.closeCode == 1005 ? 1000 : event.closeCode,
+                          QByteArrayView(event.payload));
+            return FrameOutcome::PeerClosed;
+        case Kind::Error:
+            if (!closeSent)
+                sendClose(event.closeCode, QByteArrayView(event.error));
+            return FrameOutcome::ProtocolError;
+        case Kind::None:
+            break;
+        }
+        return FrameOutcome::Continue;
+    }
 };
 
 } // namespace herald

@@ -52,8 +52,6 @@ WorkerPool::Adopted WorkerPool::adopt(QTcpSocket* socket, QByteArray handshake,
     Slot& slot = *slots_[static_cast<size_t>(chosen)];
     ++slot.connections;
 
-    QString peer =
-        socket->peerAddress().toString() + QLatin1Char(':') + QString::number(socket->peerPort());
     auto* link = new WorkerLink;
     if (qobject_cast<QSslSocket*>(socket)) {
         // TLS stays in Qt's hands: the socket itself moves to the worker's thread.
@@ -66,11 +64,10 @@ WorkerPool::Adopted WorkerPool::adopt(QTcpSocket* socket, QByteArray handshake,
         const int fd = RawWebSocketConnection::takeDescriptor(socket, firstBytes);
         stage(chosen, order::Adopt{link, nullptr, fd, std::move(handshake), std::move(firstBytes)});
     }
-    return {
-        std::make_unique<WorkerTransport>(*this, chosen, link, std::move(peer), maxOutboundBytes),
-        [this, chosen, link](WebSocketTransport::Handlers handlers) {
-            stage(chosen, order::Start{link, std::move(handlers)});
-        }};
+    return {std::make_unique<WorkerTransport>(*this, chosen, link, maxOutboundBytes),
+            [this, chosen, link](WebSocketTransport::Handlers handlers) {
+                stage(chosen, order::Start{link, std::move(handlers)});
+            }};
 }
 
 void WorkerPool::stage(int worker, WorkerOrder order) {

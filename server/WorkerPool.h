@@ -67,11 +67,10 @@ private:
 // A Session's transport for a connection that a worker owns: every call becomes an order.
 class WorkerTransport final : public ClientTransport {
 public:
-    WorkerTransport(WorkerPool& pool, int worker, WorkerLink* link, QString peer, qint64 exactAbove)
+    WorkerTransport(WorkerPool& pool, int worker, WorkerLink* link, qint64 exactAbove)
         : pool_(pool)
         , worker_(worker)
         , link_(link)
-        , peer_(std::move(peer))
         , exactAbove_(exactAbove) {}
     ~WorkerTransport() override;
 
@@ -82,13 +81,11 @@ public:
     // `exactAbove`; the worker's figure beyond. Reading the worker's figure for every recipient
     // of a fan-out would pull a cache line per connection from the other core.
     qint64 pendingBytes() const override;
-    QString peer() const override { return peer_; }
 
 private:
     WorkerPool& pool_;
     int worker_;
     WorkerLink* link_;
-    QString peer_;
     qint64 exactAbove_;
     mutable qint64 seen_ = 0;      // the worker's figure when last read
     mutable qint64 sentSince_ = 0; // bytes sent since

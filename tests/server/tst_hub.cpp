@@ -22,7 +22,6 @@ struct FakeTransport final : ClientTransport {
     void ping() override { ++pings; }
     void close(int code, const QString&) override { closeCode = code; }
     qint64 pendingBytes() const override { return pending; }
-    QString peer() const override { return QStringLiteral("fake"); }
 
     QList<QJsonObject> events(const QString& name) const {
         QList<QJsonObject> out;
